@@ -1,0 +1,1 @@
+"""Persistence: one DeclarativeBase, the engines, sessions and Alembic migrations."""
