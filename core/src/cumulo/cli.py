@@ -11,6 +11,7 @@ import importlib
 import sys
 
 import click
+import pluggy
 
 from cumulo import __version__
 
@@ -39,15 +40,22 @@ def _load_builtin_commands(group: click.Group) -> None:
         group.add_command(command)
 
 
-def build_cli() -> click.Group:
+def build_cli(pm: pluggy.PluginManager) -> click.Group:
     """The command group with built-in and plugin commands attached."""
-    from cumulo.plugins import get_plugin_manager, register_plugin_commands
+    from cumulo.plugins import register_plugin_commands
 
     _load_builtin_commands(cli)
-    register_plugin_commands(get_plugin_manager(), cli)
+    register_plugin_commands(pm, cli)
     return cli
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cumulo`` console script."""
-    build_cli().main(args=argv if argv is not None else sys.argv[1:], prog_name="cumulo")
+    from cumulo.plugins import get_plugin_manager
+
+    # One plugin manager per process: commands find it as the context object instead
+    # of loading every plugin a second time.
+    pm = get_plugin_manager()
+    build_cli(pm).main(
+        args=argv if argv is not None else sys.argv[1:], prog_name="cumulo", obj=pm
+    )
