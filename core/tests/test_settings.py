@@ -18,14 +18,13 @@ from pathlib import Path
 import pytest
 
 from cumulo import crypto
+from cumulo.javaprops import PropertiesSyntaxError, format_properties, parse_properties
 from cumulo.settings import (
     DEFAULT_CONF_DIR,
     DbProperties,
     SettingsError,
     conf_dir,
-    format_properties,
     load_db_properties,
-    parse_properties,
 )
 
 JASYPT_TOOL = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "jasypt"
@@ -164,7 +163,9 @@ def test_malformed_unicode_escape_names_the_problem(tmp_path: Path) -> None:
 
 
 def test_unpaired_surrogate_escape_is_refused() -> None:
-    with pytest.raises(SettingsError, match="unpaired UTF-16 surrogate escape in the value of k"):
+    with pytest.raises(
+        PropertiesSyntaxError, match="unpaired UTF-16 surrogate escape in the value of k"
+    ):
         parse_properties("k=\\ud83d alone\n")
 
 
