@@ -23,6 +23,7 @@ BUILTIN_COMMANDS = (
     "cumulo.crypto_cli:decrypt",
     "cumulo.crypto_cli:send_secret_key",
     "cumulo.setup.cli:setup_databases",
+    "cumulo.setup.admin_cli:admin",
     "cumulo.embedded:embedded",
 )
 

@@ -57,8 +57,10 @@ class IdentityMixin:
     deleted, as CloudStack keeps history of VMs, volumes, networks and accounts.
     """
 
-    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
-    uuid: Mapped[str] = mapped_column(String(40), unique=True, default=new_uuid)
+    # Negative sort_order puts id and uuid first in CREATE TABLE (and in a dump), as in
+    # CloudStack's schema; a mixin's columns would otherwise come after the table's own.
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True, sort_order=-2)
+    uuid: Mapped[str] = mapped_column(String(40), unique=True, default=new_uuid, sort_order=-1)
     created: Mapped[dt.datetime] = mapped_column(
         UtcDateTime(), default=utcnow, server_default=func.current_timestamp()
     )

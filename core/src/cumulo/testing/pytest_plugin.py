@@ -1,5 +1,5 @@
 """The ``cumulo`` pytest plugin (entry point ``pytest11``): fixtures for cumulo's own
-tests and for plugin authors. Fixtures live in one module per concern."""
+tests and for plugin authors. Fixtures and hooks live in one module per concern, each
+registered as a plugin of its own so that their pytest hooks never shadow each other."""
 
-from cumulo.testing.database import *  # noqa: F403
-from cumulo.testing.plugins import *  # noqa: F403
+pytest_plugins = ("cumulo.testing.database", "cumulo.testing.plugins")

@@ -1,0 +1,1 @@
+"""Domains, accounts and users: who owns resources and who may call the API."""

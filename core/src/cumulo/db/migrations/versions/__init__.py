@@ -1,0 +1,1 @@
+"""The core's revision files; Alembic loads them by path."""
