@@ -9,11 +9,11 @@ with the real cumulo.crypto here and with the real jasypt in ``test_enc_values_*
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,8 +26,6 @@ from cumulo.settings import (
     conf_dir,
     load_db_properties,
 )
-
-JASYPT_TOOL = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "jasypt"
 
 # A db.properties in the shape CloudStack 4.1's packaging installs (values invented).
 CLOUDSTACK_STYLE = textwrap.dedent(
@@ -417,10 +415,8 @@ public class PropertiesPeer {
 
 
 @pytest.fixture(scope="module")
-def java(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """A command running the Java peer (the JVM the jasypt tool installs)."""
-    if shutil.which("java") is None:
-        subprocess.run([str(JASYPT_TOOL), "install"], check=True)
+def java(tmp_path_factory: pytest.TempPathFactory, jasypt: Any) -> list[str]:
+    """A command running the Java peer (the JVM the ``jasypt`` fixture installed)."""
     source = tmp_path_factory.mktemp("java") / "PropertiesPeer.java"
     source.write_text(JAVA_PEER)
     return ["java", str(source)]
@@ -461,7 +457,7 @@ def test_we_read_what_java_writes(java: list[str], tmp_path: Path) -> None:
 
 @pytest.mark.jasypt
 @pytest.mark.parametrize("algorithm", crypto.ALGORITHMS)
-def test_enc_values_decrypt_with_real_jasypt(algorithm: str, tmp_path: Path) -> None:
+def test_enc_values_decrypt_with_real_jasypt(algorithm: str, tmp_path: Path, jasypt: Any) -> None:
     path = tmp_path / "db.properties"
     DbProperties.for_database(
         management_key="mgmt-key",
@@ -476,15 +472,4 @@ def test_enc_values_decrypt_with_real_jasypt(algorithm: str, tmp_path: Path) -> 
     ):
         inner = crypto.unwrap_enc(props[key])
         assert inner is not None
-        command = [
-            str(JASYPT_TOOL),
-            "decrypt",
-            "--password",
-            "mgmt-key",
-            "--input",
-            inner,
-            "--algorithm",
-            algorithm,
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, check=True)
-        assert result.stdout.strip() == plaintext
+        assert jasypt.decrypt(inner, "mgmt-key", algorithm) == plaintext

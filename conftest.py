@@ -1,4 +1,4 @@
-"""Fixtures for the cross-distribution tests.
+"""Fixtures for every test of this repository (core/tests and tests/): real peers.
 
 ``jasypt``: the REAL jasypt 1.9.3 through ``../shared/tools/jasypt`` (override with
 ``CUMULO_JASYPT_TOOL``), for tests that prove our encryption is CloudStack's. Without
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parent
 DEFAULT_JASYPT_TOOL = REPO_ROOT.parent / "shared" / "tools" / "jasypt"
 
 # Java prints "Picked up JAVA_TOOL_OPTIONS..." on stderr for these, and the tool treats
