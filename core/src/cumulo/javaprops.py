@@ -113,6 +113,11 @@ def _escape(text: str, *, is_key: bool) -> str:
         if char == " ":
             # Java escapes every space of a key but only a value's leading one.
             out.append("\\ " if is_key or position == 0 else " ")
+        elif char in "=:#!" and not is_key:
+            # Java's store() escapes these in values too, but its load() only needs it
+            # in keys. Leaving them bare keeps ENC(...==) values copyable by hand and
+            # readable by the shell scripts operators grep db.properties with.
+            out.append(char)
         elif char in _NEEDS_BACKSLASH:
             out.append(_NEEDS_BACKSLASH[char])
         elif " " <= char <= "~":

@@ -387,7 +387,6 @@ class DbProperties(Mapping[str, str]):
             )
             return cls(values)
         server_port = str(port or DEFAULT_PORTS[driver])
-        secret_password = protect(password)
         for database, db_name, pool in (
             ("cloud", name, _CLOUD_POOL_DEFAULTS),
             ("usage", usage_name or "cloud_usage", _USAGE_POOL_DEFAULTS),
@@ -396,7 +395,9 @@ class DbProperties(Mapping[str, str]):
                 {
                     f"db.{database}.driver": driver,
                     f"db.{database}.username": username,
-                    f"db.{database}.password": secret_password,
+                    # Encrypted once per key: a fresh salt each, so the file does not
+                    # show that the two passwords are equal.
+                    f"db.{database}.password": protect(password),
                     f"db.{database}.host": host,
                     f"db.{database}.port": server_port,
                     f"db.{database}.name": db_name,
