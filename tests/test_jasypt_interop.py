@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+
 from cumulo.crypto import ALGORITHMS, CryptoError, decrypt, encrypt
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import pytest
 from Crypto.Cipher import DES
+
 from cumulo.crypto import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,

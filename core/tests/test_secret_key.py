@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from cumulo.crypto import ALGORITHMS, decrypt, encrypt
 from cumulo.crypto_cli import decrypt as decrypt_command
 from cumulo.crypto_cli import encrypt as encrypt_command

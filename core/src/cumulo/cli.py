@@ -57,6 +57,4 @@ def main(argv: list[str] | None = None) -> None:
     # One plugin manager per process: commands find it as the context object instead
     # of loading every plugin a second time.
     pm = get_plugin_manager()
-    build_cli(pm).main(
-        args=argv if argv is not None else sys.argv[1:], prog_name="cumulo", obj=pm
-    )
+    build_cli(pm).main(args=argv if argv is not None else sys.argv[1:], prog_name="cumulo", obj=pm)

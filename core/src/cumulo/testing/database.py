@@ -202,8 +202,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Say why the session failed although every test passed."""
-    problem = terminalreporter.config.stash.get(_PROBLEM, None)
+    """Say which back end the database tests used, and why the session failed although
+    every test passed if the required back end was not proven."""
+    config = terminalreporter.config
+    if not hasattr(config, "workerinput"):
+        uses = config.stash.get(_USES, 0)
+        terminalreporter.write_line(
+            f"cumulo: {uses} test(s) used a {configured_backend()} database"
+        )
+    problem = config.stash.get(_PROBLEM, None)
     if problem is not None:
         terminalreporter.write_sep("=", "database back end not proven", red=True)
         terminalreporter.write_line(f"ERROR: {problem}", red=True, bold=True)
