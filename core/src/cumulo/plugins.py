@@ -257,14 +257,10 @@ def _load_entry_point(pm: CumuloPluginManager, entry_point: importlib.metadata.E
         holder = pm.origins.get(name, (None, None))[0] or "another plugin"
         _record_failure(
             pm,
-            PluginRecord(
-                name,
-                distribution,
-                version,
-                (),
-                "failed",
-                f"the plugin name {name!r} is already taken by {holder}",
-            ),
+            name,
+            distribution,
+            version,
+            f"the plugin name {name!r} is already taken by {holder}",
         )
         return
     try:
@@ -273,9 +269,7 @@ def _load_entry_point(pm: CumuloPluginManager, entry_point: importlib.metadata.E
     except Exception as exc:
         # ImportError of a missing dependency is the usual cause; pluggy's validation
         # errors (an argument the hook spec does not offer) land here too.
-        _record_failure(
-            pm, PluginRecord(name, distribution, version, (), "failed", describe_error(exc))
-        )
+        _record_failure(pm, name, distribution, version, describe_error(exc))
         return
     pm.origins[name] = (distribution, version)
 
@@ -298,20 +292,23 @@ def _unregister_unknown_hooks(pm: CumuloPluginManager) -> None:
             pm.unregister(plugin)
             _record_failure(
                 pm,
-                PluginRecord(
-                    name,
-                    distribution,
-                    version,
-                    (),
-                    "failed",
-                    f"implements hook(s) that cumulo-core {_core_version()} does not "
-                    f"define: {', '.join(unknown)}",
-                ),
+                name,
+                distribution,
+                version,
+                f"implements hook(s) that cumulo-core {_core_version()} does not "
+                f"define: {', '.join(unknown)}",
             )
 
 
-def _record_failure(pm: CumuloPluginManager, record: PluginRecord) -> None:
-    pm.skipped[record.name] = record
+def _record_failure(
+    pm: CumuloPluginManager,
+    name: str,
+    distribution: str | None,
+    version: str | None,
+    error: str,
+) -> None:
+    record = PluginRecord(name, distribution, version, (), "failed", error)
+    pm.skipped[name] = record
     # One warning per failure and process: the cumulo command may build more than one
     # manager (e.g. for its own commands and for ``plugins list``).
     key = (record.name, record.distribution, record.error)
