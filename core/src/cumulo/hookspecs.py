@@ -18,7 +18,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from cumulo.sdk import ConfigKey, Event, MigrationLocation
+    from cumulo.sdk import Command, ConfigKey, Event, MigrationLocation
 
 hookspec = pluggy.HookspecMarker("cumulo")
 
@@ -82,4 +82,19 @@ def cumulo_event(event: Event) -> None:
     or other observers.
 
     :param event: the :class:`cumulo.sdk.Event`; it never carries a secret.
+    """
+
+
+@hookspec
+def cumulo_api_commands() -> list[Command]:
+    """Contribute API command declarations (:class:`cumulo.sdk.Command`).
+
+    Called once per process when the API's command registry is built (the API server,
+    the job worker, ``listApis``), outside any transaction. Not ``firstresult``: every
+    plugin's declarations are merged. The core's own commands arrive through this hook
+    too, from its built-in plugin modules.
+
+    :return: declarations whose ``name`` no other plugin declares; a duplicate makes the
+        registry refuse to build, naming both contributors. A command appears in
+        ``listApis`` exactly when it is declared here.
     """

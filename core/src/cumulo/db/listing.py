@@ -1,0 +1,83 @@
+"""One query per page: the rows of a list command and the total count together.
+
+4.1 list answers carry ``count``, the total number of matching rows regardless of
+paging. Counting with a window function (``COUNT(*) OVER ()``) returns it with the
+page's rows in the same statement, so a list page costs one round trip however many
+rows there are; only a page past the end needs a second, plain ``COUNT``.
+
+Paging follows ``BaseListCmd``/``ApiDispatcher`` (api-reference.md §e): ``page`` is
+1-based and needs ``pagesize``; ``pagesize`` (except -1) needs ``page``; ``pagesize``
+may not exceed ``default.page.size``; ``-1`` lists everything and is allowed only
+without ``page``; neither gives the first ``default.page.size`` rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from cumulo.sdk.errors import InvalidParameterValue
+
+DEFAULT_PAGE_SIZE = 500
+
+
+def page_window(
+    page: int | None, pagesize: int | None, max_page_size: int = DEFAULT_PAGE_SIZE
+) -> tuple[int, int | None]:
+    """``(offset, limit)`` for 4.1's ``page``/``pagesize`` (``limit`` ``None``: all).
+
+    :raises InvalidParameterValue: the 4.1 rules above are broken (431).
+    """
+    if pagesize is not None and pagesize != -1 and page is None:
+        raise InvalidParameterValue('"page" parameter is required when "pagesize" is specified')
+    if page is not None and pagesize is None:
+        raise InvalidParameterValue('"pagesize" parameter is required when "page" is specified')
+    if pagesize == -1:
+        if page is not None:
+            raise InvalidParameterValue(
+                "Can't specify page parameter when pagesize is -1 (Unlimited)"
+            )
+        return 0, None
+    if pagesize is not None and pagesize > max_page_size:
+        raise InvalidParameterValue(
+            f"Page size can't exceed max allowed page size value: {max_page_size}"
+        )
+    if pagesize is not None and pagesize < 1:
+        raise InvalidParameterValue("Page size must be a positive number (or -1 for all)")
+    if page is not None and page < 1:
+        raise InvalidParameterValue("Page must be a positive number")
+    size = pagesize if pagesize is not None else max_page_size
+    return ((page or 1) - 1) * size, size
+
+
+def fetch_page(
+    session: Session,
+    stmt: Select[Any],
+    *,
+    page: int | None = None,
+    pagesize: int | None = None,
+    max_page_size: int = DEFAULT_PAGE_SIZE,
+) -> tuple[list[tuple[Any, ...]], int]:
+    """Run ``stmt`` for one page and return ``(rows, total)``.
+
+    ``stmt`` must be fully filtered and ordered (order by a unique key, so pages are
+    stable). Each row is a tuple of ``stmt``'s columns (entities or values); the count
+    column is stripped. One
+    statement, unless the page lies past the last row (then a second ``COUNT``).
+
+    :raises InvalidParameterValue: see :func:`page_window`.
+    """
+    offset, limit = page_window(page, pagesize, max_page_size)
+    counted = stmt.add_columns(func.count().over().label("_total")).offset(offset)
+    if limit is not None:
+        counted = counted.limit(limit)
+    result = session.execute(counted).all()
+    if result:
+        total = int(result[0][-1])
+        return [tuple(row)[:-1] for row in result], total
+    if offset == 0:
+        return [], 0
+    counting = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return [], int(session.execute(counting).scalar_one())

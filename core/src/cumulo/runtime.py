@@ -1,0 +1,107 @@
+"""What a management-server process holds for its lifetime, built once at start-up.
+
+The API server, the job worker and CLI tools that act on the cloud all need the same
+few things: the plugin manager, the database engine and session factory, the
+configuration registry, the database key (which decrypts secrets in tables) and this
+server's identity. :class:`Runtime` gathers them so nothing reaches for globals.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pluggy
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from cumulo.config import ConfigRegistry, ConfigStore
+from cumulo.crypto import DEFAULT_ALGORITHM
+from cumulo.db.engine import create_engine, session_factory
+from cumulo.plugins import get_plugin_manager
+from cumulo.secret_key import obtain_management_key
+from cumulo.settings import load_db_properties
+
+
+def _default_msid() -> int:
+    # CloudStack derives msid from the MAC address; a random 48-bit number per process
+    # start is as unique and lets several servers share one machine in tests.
+    return (uuid.getnode() ^ (os.getpid() << 16)) & 0xFFFF_FFFF_FFFF
+
+
+@dataclass
+class Runtime:
+    """The per-process services of a management server.
+
+    :param pm: the plugin manager.
+    :param engine: the ``cloud`` database engine.
+    :param sessions: its session factory (``expire_on_commit=False``).
+    :param config: the configuration registry (core and plugin keys).
+    :param database_key: decrypts and encrypts secrets stored in tables.
+    :param algorithm: the jasypt algorithm of those secrets.
+    :param msid: this management server's id (``mshost.msid``, job ownership).
+    :param server_name: this server's host name, for ``mshost``.
+    """
+
+    pm: pluggy.PluginManager
+    engine: Engine
+    sessions: sessionmaker[Session]
+    config: ConfigRegistry
+    database_key: str
+    algorithm: str = DEFAULT_ALGORITHM
+    msid: int = field(default_factory=_default_msid)
+    server_name: str = field(default_factory=socket.gethostname)
+
+    @classmethod
+    def for_url(
+        cls,
+        url: str | URL,
+        database_key: str,
+        *,
+        pm: pluggy.PluginManager | None = None,
+        algorithm: str = DEFAULT_ALGORITHM,
+    ) -> Runtime:
+        """A runtime on ``url`` (tests, tools given ``--url``)."""
+        pm = pm or get_plugin_manager()
+        engine = create_engine(url)
+        return cls(
+            pm=pm,
+            engine=engine,
+            sessions=session_factory(engine),
+            config=ConfigRegistry.build(pm),
+            database_key=database_key,
+            algorithm=algorithm,
+        )
+
+    @classmethod
+    def from_conf(
+        cls,
+        conf: Path,
+        *,
+        management_key: str | None = None,
+        pm: pluggy.PluginManager | None = None,
+    ) -> Runtime:
+        """A runtime from ``<conf>/db.properties``; the management key comes from the
+        key file or the web sender (``db.cloud.encryption.type``) unless given."""
+        props = load_db_properties(conf)
+        if management_key is None:
+            encryption = props.encryption_type
+            management_key = "" if encryption == "none" else obtain_management_key(encryption, conf)
+        return cls.for_url(
+            props.cloud_url(management_key),
+            props.database_key(management_key),
+            pm=pm,
+            algorithm=props.algorithm,
+        )
+
+    def config_store(self, session: Session) -> ConfigStore:
+        """The configuration values, read and written in ``session``'s transaction."""
+        return ConfigStore(self.config, session, self.database_key, algorithm=self.algorithm)
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()
