@@ -37,6 +37,7 @@ from cumulo.setup.arguments import (
     validate_ip,
 )
 from cumulo.setup.errors import SetupError
+from cumulo.setup.host_checks import host_warnings
 from cumulo.setup.sqlite import EmbeddedFiles, default_data_dir
 
 
@@ -206,7 +207,7 @@ def _warn_ignored_for_embedded(
 
 
 def _warn_defaults(keys: flows.Keys) -> None:
-    for warning in notices.default_key_warnings(keys):
+    for warning in [*host_warnings(), *notices.default_key_warnings(keys)]:
         click.echo(warning, err=True)
 
 
