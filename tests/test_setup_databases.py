@@ -10,7 +10,6 @@ afterwards. The ``ENC()`` values of the main flows are decrypted with the real j
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
@@ -27,6 +26,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from cumulo import crypto
+from cumulo.auth.authenticators import Pbkdf2Authenticator
 from cumulo.settings import DbProperties
 from cumulo.setup.admin_cli import admin
 from cumulo.setup.arguments import ArgumentError, parse_credentials, parse_target
@@ -600,7 +600,9 @@ def test_cumulo_embedded_creates_then_reuses(tmp_path: Path) -> None:
     rows = embedded_rows(tmp_path / "data" / "cloud.db")
     admin_rows = [row for row in rows["user"] if "admin" in row]
     assert len(admin_rows) == 1
-    assert hashlib.md5(b"n3w-pass").hexdigest() in admin_rows[0]
+    # Stored with the first password encoder, PBKDF2 (cumulo.auth.passwords).
+    [stored] = [v for v in admin_rows[0] if isinstance(v, str) and v.startswith("pbkdf2_")]
+    assert Pbkdf2Authenticator().authenticate("admin", "n3w-pass", stored)
     assert "n3w-pass" not in first.stdout + second.stdout
 
 

@@ -19,7 +19,7 @@ from cumulo import hookspecs
 CORE = Path(__file__).resolve().parents[1]
 REPO = CORE.parent
 HOOK_DOCS = CORE / "docs" / "plugin_hooks.md"
-TEST_DIRS = (CORE / "tests", REPO / "tests")
+TEST_DIRS = (CORE / "tests", REPO / "api" / "tests", REPO / "tests")
 
 HEADING = re.compile(r"^## (cumulo_\w+)\((.*)\)\s*$", re.MULTILINE)
 

@@ -163,7 +163,7 @@ def test_upgrade_creates_the_core_schema_without_drift(database_url: str, plugin
     assert CORE_TABLES | {"alembic_version"} <= _tables(database_url)
     assert migrate.check(database_url, plugin_manager) == []
     [line] = migrate.current(database_url, plugin_manager)
-    assert line.startswith(f"cumulo: {_core_head()} (head) initial schema")
+    assert line.startswith(f"cumulo: {_core_head()} (head) ")
 
 
 def test_check_wants_an_upgrade_first(database_url: str, plugin_manager) -> None:
@@ -196,12 +196,12 @@ def test_hook_cumulo_migrations(
     migrate.upgrade(database_url, plugin_manager)
     assert {scratch_plugin.table()} | CORE_TABLES <= _tables(database_url)
     assert migrate.check(database_url, plugin_manager) == []
-    assert migrate.current(database_url, plugin_manager) == [
-        f"cumulo: {_core_head()} (head) initial schema: configuration overrides, domain, "
-        "account, user",
+    core_line, plugin_line = migrate.current(database_url, plugin_manager)
+    assert core_line.startswith(f"cumulo: {_core_head()} (head) ")
+    assert plugin_line == (
         f"{scratch_plugin.branch}: {scratch_plugin.revisions[0]} (head) "
-        f"{scratch_plugin.branch}: revision 1",
-    ]
+        f"{scratch_plugin.branch}: revision 1"
+    )
 
     # The plugin's branch alone goes down; the core stays where it is.
     migrate.downgrade(database_url, plugin_manager, f"{scratch_plugin.branch}@base")

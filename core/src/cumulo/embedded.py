@@ -1,14 +1,14 @@
 """``cumulo embedded``: the management server on one machine, SQLite and all.
 
-The README's run command (``./dev run``). On first use it creates the embedded
-deployment exactly as ``cumulo setup-databases --embedded`` with the defaults would
-(``cloud.db`` and ``cloud_usage.db`` in ``<conf_dir>/../data``, keys ``password``,
-encryption type ``file``); later it reuses it and migrates it to this version's
-schema, as ``cumulo db upgrade`` does. Then it shows where everything is and which
-plugins and drivers are loaded.
+On first use it creates the embedded deployment exactly as ``cumulo setup-databases
+--embedded`` with the defaults would (``cloud.db`` and ``cloud_usage.db`` in
+``<conf_dir>/../data``, keys ``password``, encryption type ``file``); later it reuses it
+and migrates it to this version's schema, as ``cumulo db upgrade`` does. Then it shows
+where everything is and which plugins and drivers are loaded.
 
-This is a thin orchestration on purpose: later issues make it start the API server
-and the background tasks, and it stays a sequence of calls into the modules that own
+``cumulo serve --embedded`` (the README's run command, ``./dev run``) does the same
+first step through :func:`open_embedded` and then serves the API and runs the jobs. This
+stays a thin orchestration on purpose: a sequence of calls into the modules that own
 each step.
 """
 
@@ -100,6 +100,33 @@ def _management_key(properties: DbProperties, conf: Path) -> str:
     return obtain_management_key(encryption, conf)
 
 
+def open_embedded(pm: pluggy.PluginManager, data_dir: Path | None = None) -> EmbeddedDeployment:
+    """Create (warning about the default keys) or migrate the embedded deployment of
+    ``CUMULO_CONF_DIR`` and say where it lives: the first step of ``cumulo embedded``
+    and ``cumulo serve --embedded``.
+
+    :raises click.ClickException: the deployment cannot be created or reused (one line).
+    """
+    conf = conf_dir()
+    try:
+        if not properties_path(conf).exists():
+            for warning in notices.default_key_warnings(DEFAULT_KEYS):
+                click.echo(warning, err=True)
+        deployment = ensure_embedded(conf, data_dir, pm)
+    except SetupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if deployment.created:
+        click.echo("Successfully initialized the database.")
+    else:
+        click.echo("Using the existing embedded deployment (schema up to date).")
+    click.echo(f"  configuration:   {deployment.properties_path}")
+    click.echo(f"  cloud database:  {deployment.cloud}")
+    click.echo(f"  usage database:  {deployment.usage}")
+    if deployment.created:
+        click.echo(notices.admin_password_warning(), err=True)
+    return deployment
+
+
 @click.command()
 @click.option(
     "--data-dir",
@@ -117,22 +144,6 @@ def embedded(ctx: click.Context, data_dir: Path | None) -> None:
         from cumulo.plugins import get_plugin_manager
 
         pm = get_plugin_manager()
-    conf = conf_dir()
-    try:
-        if not properties_path(conf).exists():
-            for warning in notices.default_key_warnings(DEFAULT_KEYS):
-                click.echo(warning, err=True)
-        deployment = ensure_embedded(conf, data_dir, pm)
-    except SetupError as exc:
-        raise click.ClickException(str(exc)) from None
-    if deployment.created:
-        click.echo("Successfully initialized the database.")
-    else:
-        click.echo("Using the existing embedded deployment (schema up to date).")
-    click.echo(f"  configuration:   {deployment.properties_path}")
-    click.echo(f"  cloud database:  {deployment.cloud}")
-    click.echo(f"  usage database:  {deployment.usage}")
+    open_embedded(pm, data_dir)
     click.echo("\nPlugins and drivers:")
     click.echo(render_table(collect_rows(pm)))
-    if deployment.created:
-        click.echo(notices.admin_password_warning(), err=True)

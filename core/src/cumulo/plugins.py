@@ -45,7 +45,13 @@ ENTRY_POINT_GROUP = "cumulo.plugins"
 
 # Modules of the core that implement hooks exactly as a third-party plugin would. They
 # are registered under their module name and cannot be blocked.
-BUILTIN_PLUGINS: tuple[str, ...] = ("cumulo.config.core_keys",)
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "cumulo.config.core_keys",
+    "cumulo.jobs.commands",
+    "cumulo.events.commands",
+    "cumulo.config.commands",
+    "cumulo.accounts.commands",
+)
 
 ENV_DISABLE_AUTOLOAD = "CUMULO_DISABLE_PLUGIN_AUTOLOAD"
 ENV_BLOCKED = "CUMULO_BLOCKED_PLUGINS"

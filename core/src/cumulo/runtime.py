@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from cumulo import events
 from cumulo.config import ConfigRegistry, ConfigStore
 from cumulo.crypto import DEFAULT_ALGORITHM
 from cumulo.db.engine import create_engine, session_factory
@@ -55,6 +56,10 @@ class Runtime:
     algorithm: str = DEFAULT_ALGORITHM
     msid: int = field(default_factory=_default_msid)
     server_name: str = field(default_factory=socket.gethostname)
+
+    def __post_init__(self) -> None:
+        # Events recorded in this process's sessions reach observers after commit.
+        events.install(self.sessions, self.pm)
 
     @classmethod
     def for_url(

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -177,3 +178,23 @@ class User(IdentityMixin, Base):
         if inner is None:
             return self.secret_key
         return crypto.decrypt(inner, database_key, algorithm or crypto.DEFAULT_ALGORITHM)
+
+
+class AccountDetail(Base):
+    """One ``accountdetails`` entry of an account (``createAccount``/``updateAccount``).
+
+    CloudStack 4.1's ``account_details`` table: free-form name/value pairs an operator
+    or a provisioning system attaches to an account; ``listAccounts`` shows them as the
+    ``accountdetails`` map. Not API-visible rows of their own, hence no uuid.
+    """
+
+    __tablename__ = "account_details"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+
+    # One value per name: updateAccount replaces a detail rather than adding a second.
+    # The unique index also serves "all details of these accounts" (its first column).
+    __table_args__ = (UniqueConstraint("account_id", "name"),)

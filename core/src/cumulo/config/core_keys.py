@@ -177,6 +177,50 @@ CORE_KEYS: tuple[ConfigKey, ...] = (
         "Most tiers (networks) one VPC may have.",
         ADVANCED, minimum=1,
     ),
+    # ---- authentication (cumulo.auth) -------------------------------------------------
+    ConfigKey(
+        "user.authenticators.order", ValueType.LIST, "PBKDF2,SHA256SALT,MD5,PLAINTEXT",
+        "Password authenticators (cumulo.authenticators drivers) tried in this order at "
+        "login; the first that accepts the password wins.",
+        ADVANCED,
+    ),
+    ConfigKey(
+        "user.password.encoders.order", ValueType.LIST, "PBKDF2,SHA256SALT,MD5",
+        "Password encoders tried in this order for new passwords; the first that encodes "
+        "is used, and older hashes are re-encoded with it at the next login.",
+        ADVANCED,
+    ),
+    ConfigKey(
+        "incorrect.login.attempts.allowed", ValueType.INTEGER, "5",
+        "Incorrect login attempts allowed before the user is disabled",
+        ADVANCED, minimum=1,
+    ),
+    ConfigKey(
+        "security.singlesignon.tolerance.millis", ValueType.INTEGER, "300000",
+        "The allowable clock difference in milliseconds between when an SSO login request "
+        "is made and when it is received.",
+        ADVANCED, minimum=0,
+    ),
+    # ---- async jobs and management servers (cumulo.jobs) -------------------------------
+    ConfigKey(
+        "job.expire.minutes", ValueType.INTEGER, "1440",
+        "Time (in minutes) for async-jobs to be kept in system",
+        ADVANCED, minimum=1,
+    ),
+    # CS41 reads these two in ClusterManagerImpl (component management-server) with
+    # these defaults, without declaring them in Config.java; later releases declare them.
+    ConfigKey(
+        "cluster.heartbeat.interval", ValueType.INTEGER, "1500",
+        "Interval (in milliseconds) at which each management server records that it is "
+        "alive.",
+        ADVANCED, restart_required=True, minimum=100,
+    ),
+    ConfigKey(
+        "cluster.heartbeat.threshold", ValueType.INTEGER, "150000",
+        "Time (in milliseconds) without a heartbeat after which a management server is "
+        "presumed dead and its in-progress jobs are failed.",
+        ADVANCED, minimum=1000,
+    ),
 )
 # fmt: on
 

@@ -44,7 +44,13 @@ from cumulo.sdk import MigrationLocation
 CORE_BRANCH = "cumulo"
 """Branch label of the core's first revision; plugin branches depend on it."""
 
-CORE_MODEL_MODULES = ("cumulo.config.models", "cumulo.accounts.models")
+CORE_MODEL_MODULES = (
+    "cumulo.config.models",
+    "cumulo.accounts.models",
+    "cumulo.events.models",
+    "cumulo.jobs.models",
+    "cumulo.auth.sessions",
+)
 """Modules declaring the core's tables, imported before models and database are compared."""
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -239,9 +245,13 @@ def upgrade(url: str | URL, pm: pluggy.PluginManager, revision: str = "heads") -
 
     Each revision runs in its own transaction and is stamped when it commits; on
     MySQL, where DDL cannot be rolled back, a failure leaves the database at the last
-    completed revision.
+    completed revision. For ``heads`` the core branch is brought to its head first:
+    a plugin branch depends on the core's first revision only, so without this a
+    broken plugin migration could leave later core revisions unapplied.
     """
     with _connected(url, pm) as config, _explained_alembic_errors():
+        if revision == "heads":
+            command.upgrade(config, f"{CORE_BRANCH}@head")
         command.upgrade(config, revision)
 
 

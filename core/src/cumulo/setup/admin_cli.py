@@ -2,10 +2,11 @@
 
 Needed before the API can do it (``updateUser`` comes with the API issue), and after:
 it is how an operator who lost the ``admin`` password gets back in. It works on the
-database ``db.properties`` names and stores the password as CloudStack 4.1 does (MD5,
-:mod:`cumulo.setup.passwords`). The new password is read from a hidden prompt with
-confirmation, or from the first two lines of stdin when it is not a terminal; it never
-appears on the command line.
+database ``db.properties`` names and stores the password with the first encoder of
+``user.password.encoders.order`` (PBKDF2 unless an operator changed it; see
+:mod:`cumulo.auth.passwords`), and ends the user's open sessions. The new password is
+read from a hidden prompt with confirmation, or from the first two lines of stdin when
+it is not a terminal; it never appears on the command line.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from cumulo.accounts.models import Account, Domain, User
+from cumulo.auth.passwords import encode_password
+from cumulo.auth.sessions import end_user_sessions
 from cumulo.db.engine import create_engine, session_factory
+from cumulo.drivers import DriverLoadError
+from cumulo.plugins import get_plugin_manager
 from cumulo.secret_key import SecretKeyError, obtain_management_key
 from cumulo.settings import SettingsError, conf_dir, load_db_properties
-from cumulo.setup.passwords import encode_md5
 
 
 @click.group()
@@ -62,7 +66,11 @@ def set_password(username: str, domain_path: str) -> None:
             )
             if user is None:
                 raise click.ClickException(f"no user {username!r} in domain {path!r}")
-            user.password = encode_md5(password)
+            user.password = encode_password(get_plugin_manager(), password, session)
+            # Whoever held a session with the old password must log in again.
+            end_user_sessions(session, user.id)
+    except DriverLoadError as exc:  # user.password.encoders.order names a missing driver
+        raise click.ClickException(str(exc)) from None
     except sa.exc.SQLAlchemyError as exc:
         text = str(getattr(exc, "orig", exc) or exc).splitlines()
         raise click.ClickException(

@@ -1,0 +1,182 @@
+"""The background loop of a job-running management server.
+
+Every ``cluster.heartbeat.interval`` the loop
+
+1. refreshes this server's heartbeat (re-registering if its ``mshost`` row vanished);
+2. under the ``takeover`` lease: marks servers with stale heartbeats ``Down`` and fails
+   the in-progress jobs of every stopped server (:func:`cumulo.jobs.mshost.take_over`);
+
+and every :data:`PURGE_EVERY` seconds, under the ``purge`` lease, deletes jobs finished
+more than ``job.expire.minutes`` ago and expired login sessions. Each step is its own
+short transaction, so one failing (the database restarting, say) is logged and retried
+at the next round without stopping the loop. Leases make each singleton task run on
+one server at a time however many share the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cumulo.jobs import lease, mshost
+from cumulo.jobs.purge import EXPIRE_KEY, purge_expired
+from cumulo.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+INTERVAL_KEY = "cluster.heartbeat.interval"
+THRESHOLD_KEY = "cluster.heartbeat.threshold"
+TAKEOVER_LEASE = "takeover"
+PURGE_LEASE = "purge"
+PURGE_EVERY = 60.0
+"""Seconds between purges (4.1 collects expired jobs every 10 s, 100 rows at a time;
+one set-based DELETE a minute keeps up with far more)."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The loop's periods, read from the configuration.
+
+    :param interval: seconds between heartbeats (``cluster.heartbeat.interval``).
+    :param threshold: heartbeat age after which a server is dead
+        (``cluster.heartbeat.threshold``), at least three intervals so that a live
+        server is never declared dead for one slow round.
+    :param expire: how long finished jobs are kept (``job.expire.minutes``).
+    """
+
+    interval: float
+    threshold: dt.timedelta
+    expire: dt.timedelta
+
+    @classmethod
+    def read(cls, runtime: Runtime, session: Session) -> Timing:
+        """The current values, in one statement."""
+        values = runtime.config_store(session).values([INTERVAL_KEY, THRESHOLD_KEY, EXPIRE_KEY])
+        interval = int(values[INTERVAL_KEY] or 1500) / 1000
+        threshold = max(int(values[THRESHOLD_KEY] or 150000) / 1000, 3 * interval)
+        return cls(
+            interval=interval,
+            threshold=dt.timedelta(seconds=threshold),
+            expire=dt.timedelta(minutes=int(values[EXPIRE_KEY] or 1440)),
+        )
+
+
+class BackgroundTasks:
+    """Heartbeat, takeover and purge for one management server (``runtime.msid``).
+
+    :param runtime: the process's runtime; its ``msid`` and ``server_name`` identify
+        the server in ``mshost``.
+    :param ip: the address shown in ``mshost.ip``.
+    """
+
+    def __init__(self, runtime: Runtime, ip: str | None = None) -> None:
+        self.runtime = runtime
+        self.ip = ip
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_purge = 0.0
+        with self._transaction() as session:
+            self.timing = Timing.read(runtime, session)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def register(self) -> None:
+        """Record this server as ``Up`` (and fail what a previous run under the same
+        msid left in progress); call before claiming any job."""
+        with self._transaction() as session:
+            mshost.register(session, self.runtime.msid, self.runtime.server_name, self.ip)
+
+    def start(self) -> None:
+        """Register, then run the loop in a daemon thread until :meth:`stop`."""
+        self.register()
+        self._thread = threading.Thread(target=self._loop, name="cumulo-background", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop, mark this server ``Down`` and give its leases up, so another
+        server takes over at once what this one leaves unfinished."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._guarded("shutdown", self._sign_off)
+
+    # -- one round ----------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Run one round now: heartbeat, takeover, and the purge when it is due."""
+        self._guarded("heartbeat", self._heartbeat)
+        self._guarded("takeover", self._take_over)
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + PURGE_EVERY
+            self._guarded("purge", self._purge)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(self.timing.interval)
+
+    def _heartbeat(self) -> None:
+        with self._transaction() as session:
+            if not mshost.heartbeat(session, self.runtime.msid):
+                mshost.register(session, self.runtime.msid, self.runtime.server_name, self.ip)
+
+    def _take_over(self) -> None:
+        with self._transaction() as session:
+            held = lease.acquire(session, TAKEOVER_LEASE, self.runtime.msid, self.timing.threshold)
+        if not held:
+            return
+        with self._transaction() as session:
+            done = mshost.take_over(session, self.runtime.msid, self.timing.threshold)
+        for msid in done.marked_down:
+            log.warning("management server %s stopped heartbeating; marked Down", msid)
+        for msid, count in done.failed_jobs.items():
+            log.warning("failed %d job(s) left in progress by management server %s", count, msid)
+
+    def _purge(self) -> None:
+        with self._transaction() as session:
+            self.timing = Timing.read(self.runtime, session)
+            held = lease.acquire(
+                session, PURGE_LEASE, self.runtime.msid, dt.timedelta(seconds=5 * PURGE_EVERY)
+            )
+        if not held:
+            return
+        with self._transaction() as session:
+            jobs = purge_expired(session, self.timing.expire)
+            sessions = _purge_login_sessions(session)
+        if jobs or sessions:
+            log.info("purged %d expired job(s) and %d expired login session(s)", jobs, sessions)
+
+    def _sign_off(self) -> None:
+        with self._transaction() as session:
+            mshost.mark_down(session, self.runtime.msid)
+            for name in (TAKEOVER_LEASE, PURGE_LEASE):
+                lease.release(session, name, self.runtime.msid)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _transaction(self) -> AbstractContextManager[Session]:
+        # A session in one transaction: committed on success, rolled back on error.
+        return self.runtime.sessions.begin()
+
+    def _guarded(self, what: str, step: Callable[[], None]) -> None:
+        # A background step must survive a database hiccup: log it, retry next round.
+        try:
+            step()
+        except Exception:
+            log.exception("background task %r failed; retrying at the next round", what)
+
+
+def _purge_login_sessions(session: Session) -> int:
+    """Expired ``api_session`` rows, when the auth package that owns them is installed."""
+    try:
+        from cumulo.auth.sessions import purge_expired as purge_sessions
+    except ImportError:  # pragma: no cover - the core ships it; a trimmed build may not
+        return 0
+    return int(purge_sessions(session))
