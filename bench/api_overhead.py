@@ -28,7 +28,6 @@ import http.client
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,21 +42,16 @@ from typing import Any
 
 import falcon
 import falcon.testing
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from cumulo.accounts.models import User
-from cumulo.auth.keys import register_user_keys
-from cumulo.crypto import DEFAULT_ALGORITHM
-from cumulo.db import migrate
 from cumulo.plugins import get_plugin_manager
 from cumulo.runtime import Runtime
-from cumulo.settings import DbProperties
-from cumulo.setup.publish import publish
-from cumulo.setup.seed import seed_cloud
+from cumulo.testing.deployment import deploy_database, register_admin_keys
 from cumulo_api.app import create_app
 from cumulo_api.client.signer import sign
 from cumulo_api.registry import CommandRegistry
+from cumulo_api.testing_server import free_port
 from cumulo_api.worker import run_pending
 
 MANAGEMENT_KEY = "bench-management-key"
@@ -120,14 +114,8 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _start(name: str, target: str, environment: dict[str, str]) -> Server:
-    port = _free_port()
+    port = free_port()
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         "--worker-class", "sync", "--workers", "1",
@@ -187,34 +175,10 @@ def _deployment(scratch: Path, url: str | None) -> Iterator[tuple[Path, Runtime,
     """Migrate and seed a database, write ``db.properties``, register admin keys."""
     url = url or f"sqlite:///{scratch / 'cloud.db'}"
     pm = get_plugin_manager()
-    migrate.upgrade(url, pm)
-    runtime = Runtime.for_url(url, DATABASE_KEY, pm=pm)
-    with runtime.sessions() as session, session.begin():
-        seed_cloud(session, DATABASE_KEY, DEFAULT_ALGORITHM)
-        admin = session.scalars(select(User).where(User.username == "admin")).one()
-        apikey, secretkey = register_user_keys(session, admin, DATABASE_KEY, DEFAULT_ALGORITHM)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        properties = DbProperties.for_database(
-            management_key=MANAGEMENT_KEY,
-            database_key=DATABASE_KEY,
-            driver="sqlite",
-            name=str(parsed.database),
-        )
-    else:
-        properties = DbProperties.for_database(
-            management_key=MANAGEMENT_KEY,
-            database_key=DATABASE_KEY,
-            driver="mysql",
-            host=parsed.host or "127.0.0.1",
-            port=parsed.port,
-            username=parsed.username or "root",
-            password=parsed.password if isinstance(parsed.password, str) else "",
-            name=str(parsed.database),
-            usage_name=str(parsed.database),
-        )
     conf = scratch / "conf"
-    publish(conf, properties, MANAGEMENT_KEY)
+    deploy_database(url, conf, management_key=MANAGEMENT_KEY, database_key=DATABASE_KEY, pm=pm)
+    apikey, secretkey = register_admin_keys(url, DATABASE_KEY, pm=pm)
+    runtime = Runtime.for_url(url, DATABASE_KEY, pm=pm)
     try:
         yield conf, runtime, apikey, secretkey
     finally:

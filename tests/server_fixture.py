@@ -16,12 +16,6 @@ Test modules use it with ``pytest_plugins = ("server_fixture",)``.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,16 +23,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine
 
-from cumulo.crypto import DEFAULT_ALGORITHM
-from cumulo.db import migrate
-from cumulo.db.engine import create_engine, session_factory
-from cumulo.plugins import get_plugin_manager
-from cumulo.settings import DbProperties
-from cumulo.setup.publish import publish
-from cumulo.setup.seed import seed_cloud
 from cumulo.testing.database import configured_server_url
+from cumulo.testing.deployment import deploy_database
+from cumulo_api.testing_server import ServeProcess
 
 MANAGEMENT_KEY = "client-tests-management-key"
 DATABASE_KEY = "client-tests-database-key"
@@ -74,19 +63,7 @@ class LiveServer:
         return f"http://{self.host}:{self.port}"
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now (the kernel's choice)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def cumulo_executable() -> str:
-    """The ``cumulo`` console script of the interpreter running the tests."""
-    return str(Path(sys.executable).with_name("cumulo"))
-
-
-# ---- the database and the configuration directory --------------------------------------
+# ---- the database ----------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -107,75 +84,7 @@ def _database(scratch: Path, server: Engine | None) -> Iterator[str]:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
 
 
-def _deploy(url: str, conf: Path) -> None:
-    """Migrate and seed ``url`` as ``setup-databases`` does; write ``db.properties``."""
-    pm = get_plugin_manager()
-    migrate.upgrade(url, pm)
-    engine = create_engine(url)
-    try:
-        with session_factory(engine)() as session, session.begin():
-            seed_cloud(session, DATABASE_KEY, DEFAULT_ALGORITHM)
-    finally:
-        engine.dispose()
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        properties = DbProperties.for_database(
-            management_key=MANAGEMENT_KEY,
-            database_key=DATABASE_KEY,
-            driver="sqlite",
-            name=str(parsed.database),
-            usage_name=str(conf.parent / "cloud_usage.db"),
-        )
-    else:
-        properties = DbProperties.for_database(
-            management_key=MANAGEMENT_KEY,
-            database_key=DATABASE_KEY,
-            driver="mysql",
-            host=parsed.host or "127.0.0.1",
-            port=parsed.port,
-            username=parsed.username or "root",
-            password=parsed.password if isinstance(parsed.password, str) else "",
-            name=str(parsed.database),
-            usage_name=str(parsed.database),
-        )
-    publish(conf, properties, MANAGEMENT_KEY)
-
-
-# ---- the server process ----------------------------------------------------------------
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"cumulo serve exited with {process.returncode}:\n{_tail(log)}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"cumulo serve did not answer /healthz in {START_TIMEOUT:g} s:\n{_tail(log)}")
-
-
-def _tail(log: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (what an operator's service manager sends), then SIGKILL the process
-    group this fixture created if it has not stopped in time."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=STOP_TIMEOUT)
-    # Whatever is left of the group started for this server (gunicorn workers, the job
-    # worker) goes too; the group id is this fixture's own child's pid.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
+# ---- the admin's keys, over HTTP -------------------------------------------------------
 
 
 def _register_admin_keys(api: str) -> tuple[str, str, str]:
@@ -224,24 +133,25 @@ def live_server(
     """``cumulo serve`` on a seeded database with the admin's keys registered over HTTP."""
     scratch = tmp_path_factory.mktemp("live-server")
     conf = scratch / "conf"
-    log = scratch / "serve.log"
     with _database(scratch, cumulo_database_server) as url:
-        _deploy(url, conf)
-        host, port = "127.0.0.1", free_port()
-        environment = {**os.environ, "CUMULO_CONF_DIR": str(conf)}
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [cumulo_executable(), "serve", "--bind", f"{host}:{port}"],
-                env=environment,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: teardown ends it all
-            )
+        deploy_database(url, conf, management_key=MANAGEMENT_KEY, database_key=DATABASE_KEY)
+        server = ServeProcess(
+            log=scratch / "serve.log",
+            env={"CUMULO_CONF_DIR": str(conf)},
+            start_timeout=START_TIMEOUT,
+        )
         try:
-            base = f"http://{host}:{port}"
-            _wait_until_healthy(process, base, log)
-            api = f"{base}/client/api"
-            user_id, apikey, secretkey = _register_admin_keys(api)
-            yield LiveServer(api, host, port, apikey, secretkey, user_id, conf, log)
+            server.wait_until_healthy()
+            user_id, apikey, secretkey = _register_admin_keys(server.api_url)
+            yield LiveServer(
+                server.api_url,
+                server.host,
+                server.port,
+                apikey,
+                secretkey,
+                admin_user_id=user_id,
+                conf_dir=conf,
+                log=server.log,
+            )
         finally:
-            _stop(process)
+            server.stop(STOP_TIMEOUT)

@@ -8,7 +8,11 @@ Fixtures:
   ``CUMULO_TEST_DB`` says), with the ``plugin_manager`` fixture's plugins plus this
   distribution's hook module; events are published after commit;
 - ``api``: a ``falcon.testing.TestClient`` on ``create_app(runtime)``;
-- ``admin_keys``: an ``(apikey, secretkey)`` pair registered for the seeded ``admin``.
+- ``admin_keys``: an ``(apikey, secretkey)`` pair registered for the seeded ``admin``;
+- ``blocking_job_plugin``: the directory of a throwaway distribution contributing the
+  async ``testSleep`` command that blocks until released
+  (:data:`cumulo_api.testing_server.BLOCKING_JOB_PLUGIN`), for real ``cumulo serve``
+  processes started with :class:`cumulo_api.testing_server.ServeProcess`.
 
 Helper: :func:`signed_request` signs a request exactly as CloudStack 4.1 verifies it
 (api-reference.md §a) and sends it through a test client. A plugin's tests override
@@ -23,7 +27,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -38,6 +43,7 @@ __all__ = [
     "TEST_DATABASE_KEY",
     "admin_keys",
     "api",
+    "blocking_job_plugin",
     "java_url_encode",
     "runtime",
     "sign",
@@ -88,6 +94,14 @@ def admin_keys(runtime: Runtime) -> tuple[str, str]:
         keys = register_user_keys(session, admin, runtime.database_key, runtime.algorithm)
         session.commit()
     return keys
+
+
+@pytest.fixture
+def blocking_job_plugin(make_distribution: Callable[..., Path]) -> Path:
+    """:func:`cumulo_api.testing_server.write_blocking_job_plugin` for this test."""
+    from cumulo_api.testing_server import write_blocking_job_plugin
+
+    return write_blocking_job_plugin(make_distribution)
 
 
 def java_url_encode(value: str) -> str:
