@@ -1,0 +1,411 @@
+"""The hypervisor contract: what the management server asks of a KVM, XenServer, VMware
+or simulated host, and the value objects exchanged.
+
+One :class:`HypervisorDriver` subclass per hypervisor type, registered under the
+entry-point group ``cumulo.hypervisors`` with the type's name (``KVM``, ``XenServer``,
+``VMware``, ``Simulator``). The core instantiates it once per process, with no
+arguments, and calls it from many threads and from several processes (API server, job
+worker) at once: a driver keeps no per-host state in memory that another process would
+need, and opens vendor connections lazily (libvirt over SSH/TLS, a XenAPI session to the
+pool master, a pyVmomi ``ServiceInstance`` to vCenter).
+
+Blocking: every method except :meth:`HypervisorDriver.ping` may block for as long as the
+hypervisor needs (a VMware clone or a XenServer VM start can take minutes); callers run
+them in job workers, never in an API request. ``ping`` must answer within its
+``timeout`` because heartbeats of thousands of hosts depend on it.
+
+Idempotence (a retried job must not fail because the first try half-succeeded): starting
+a running VM, stopping a stopped or missing VM, destroying a missing VM, detaching a
+detached volume, deleting a missing snapshot and disconnecting a disconnected host all
+succeed and change nothing.
+
+Errors: every failure is a :class:`HypervisorError`. :class:`HostUnreachable` means the
+host did not answer at all (network, agent down, timeout): the management server counts
+it against the host and moves it to Alert, then Down, through its ping logic; it says
+nothing about the VM. :class:`OperationFailed` means the host answered and refused or
+failed; the host is healthy and the operation may be retried elsewhere. Its subclasses
+narrow the reason. Value objects are frozen dataclasses: never ORM rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cumulo.sdk.driver import Driver
+
+# ---- errors --------------------------------------------------------------------------
+
+
+class HypervisorError(Exception):
+    """Base of every error a hypervisor driver raises; ``str()`` is one line for an
+    operator (it ends up in events and job results)."""
+
+
+class HostUnreachable(HypervisorError):
+    """The host did not answer (connection refused, timeout, agent not running).
+
+    KVM: the libvirt connection or SSH fails; XenServer: the XenAPI call to the pool
+    master times out; VMware: vCenter reports the ESXi host ``notResponding`` or vCenter
+    itself does not answer. The management server marks the host Alert/Down via pings;
+    it does not mean the operation failed on the host, only that nobody knows.
+    """
+
+
+class OperationFailed(HypervisorError):
+    """The host answered and the operation failed (bad spec, vendor error, missing image).
+
+    The host itself is fine; the caller may retry on another host.
+    """
+
+
+class InvalidHostCredentials(OperationFailed):
+    """``connect`` was refused: wrong user name or password (or certificate)."""
+
+
+class InsufficientHostCapacity(OperationFailed):
+    """The host cannot fit the VM now (memory, CPU, or a vendor admission-control refusal:
+    VMware HA admission control, XenServer ``HOST_NOT_ENOUGH_FREE_MEMORY``)."""
+
+
+class VmNotFound(OperationFailed):
+    """The VM named does not exist on the host, for operations that need it (reboot,
+    migrate, attach, console); stop and destroy succeed instead."""
+
+
+# ---- value objects -------------------------------------------------------------------
+
+
+class VmState(enum.StrEnum):
+    """A VM's power state as the host reports it (4.1's ``VirtualMachine.State`` names
+    used by state sync). A VM absent from :meth:`HypervisorDriver.vm_states` is not on
+    the host (KVM undefines stopped domains; XenServer and VMware keep them Stopped)."""
+
+    STARTING = "Starting"
+    RUNNING = "Running"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    MIGRATING = "Migrating"
+    ERROR = "Error"
+    UNKNOWN = "Unknown"
+
+
+class HostStatus(enum.StrEnum):
+    """What a ping learned: ``Up`` (answered, healthy), ``Degraded`` (answered but
+    reports a problem, e.g. a storage heartbeat failing), ``Unreachable`` (no answer;
+    only in batch answers — a single :meth:`~HypervisorDriver.ping` raises)."""
+
+    UP = "Up"
+    DEGRADED = "Degraded"
+    UNREACHABLE = "Unreachable"
+
+
+@dataclass(frozen=True)
+class HostConnection:
+    """How to reach a host, as ``addHost`` gave it.
+
+    :param url: the host URL (``http://10.1.1.5``, ``https://vcenter/dc/cluster/host``).
+    :param username: the account on the host (``root``; vCenter user for VMware).
+    :param password: its password; drivers never log it.
+    :param details: driver-specific extras (e.g. ``vmware.datacenter``).
+    :param zone_id: the management server's id of the host's zone, when known: for
+        logging and for simulators that scope behaviour; real drivers may ignore it.
+    :param pod_id: likewise, the pod.
+    :param cluster_id: likewise, the cluster.
+    """
+
+    url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+    details: Mapping[str, str] = field(default_factory=dict)
+    zone_id: int | None = None
+    pod_id: int | None = None
+    cluster_id: int | None = None
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """What :meth:`HypervisorDriver.connect` discovered.
+
+    :param guid: stable identity of the host: the same physical host always gives the
+        same guid (libvirt host UUID, XenServer host UUID, vSphere MOR + vCenter UUID).
+    :param cpu_sockets: physical CPU sockets (>= 1).
+    :param cpus: CPU cores in total (>= ``cpu_sockets``).
+    :param cpu_speed_mhz: speed of one core in MHz (> 0).
+    :param memory_bytes: physical memory usable for VMs, in bytes (> 0).
+    :param hypervisor_version: e.g. ``6.0.2``, ``5.1``, ``qemu 1.5``.
+    :param capabilities: e.g. ``("hvm",)``, ``("hvm", "pv")``.
+    :param name: the host's own name (shown as the host name by default).
+    """
+
+    guid: str
+    cpu_sockets: int
+    cpus: int
+    cpu_speed_mhz: int
+    memory_bytes: int
+    hypervisor_version: str
+    capabilities: tuple[str, ...] = ()
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class HostRef:
+    """A connected host, as every call after :meth:`HypervisorDriver.connect` names it.
+
+    :param guid: :attr:`HostInfo.guid`.
+    :param connection: how it was reached.
+    :param host_id: the management server's id of the host (scoping, logging).
+    """
+
+    guid: str
+    connection: HostConnection
+    host_id: int | None = None
+
+
+@dataclass(frozen=True)
+class HostPing:
+    """One host's heartbeat answer.
+
+    :param guid: the host.
+    :param status: see :class:`HostStatus`.
+    :param message: why it is degraded or unreachable (empty when Up).
+    """
+
+    guid: str
+    status: HostStatus
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """A disk as the hypervisor sees it.
+
+    :param uuid: the volume's public id.
+    :param path: its location on the pool (file name, LUN, VDI uuid, VMDK path).
+    :param size_bytes: virtual size.
+    :param pool_uuid: the primary storage pool holding it.
+    :param volume_type: ``ROOT`` or ``DATADISK``.
+    :param device_id: the disk slot (0 for ROOT); ``None``: next free.
+    """
+
+    uuid: str
+    path: str
+    size_bytes: int
+    pool_uuid: str = ""
+    volume_type: str = "DATADISK"
+    device_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NicSpec:
+    """A virtual NIC: ``broadcast_uri`` is ``vlan://100``, ``vlan://untagged`` ..."""
+
+    mac_address: str
+    ip_address: str = ""
+    netmask: str = ""
+    gateway: str = ""
+    broadcast_uri: str = ""
+    device_id: int = 0
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    """Everything needed to start a VM (4.1's ``VirtualMachineTO``).
+
+    :param name: the instance name on the hypervisor (``i-2-10-VM``): the key of every
+        later call and of :meth:`HypervisorDriver.vm_states`.
+    :param uuid: the VM's public id.
+    :param cpus: virtual CPUs.
+    :param cpu_speed_mhz: guaranteed speed per vCPU (shares/reservation).
+    :param memory_bytes: memory.
+    :param os_type: the guest OS type name.
+    :param volumes: disks, ROOT first.
+    :param nics: NICs, the default one included.
+    :param vnc_password: console password.
+    :param details: driver-specific extras.
+    """
+
+    name: str
+    uuid: str
+    cpus: int
+    cpu_speed_mhz: int
+    memory_bytes: int
+    os_type: str = ""
+    volumes: tuple[VolumeSpec, ...] = ()
+    nics: tuple[NicSpec, ...] = ()
+    vnc_password: str = field(default="", repr=False)
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A snapshot taken by :meth:`HypervisorDriver.snapshot_volume`.
+
+    :param path: where it lives (a handle :meth:`~HypervisorDriver.delete_snapshot`
+        accepts).
+    :param size_bytes: its physical size.
+    """
+
+    path: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class ConsoleAccess:
+    """How the console proxy reaches a VM's console.
+
+    :param address: host address to connect to.
+    :param port: the VNC (or other) port.
+    :param password: console password, when the protocol uses one.
+    :param protocol: ``vnc`` (KVM, XenServer, VMware VNC) or ``webmks`` (VMware ticket).
+    :param ticket: a one-off ticket (VMware ``AcquireTicket``), else empty.
+    """
+
+    address: str
+    port: int
+    password: str = field(default="", repr=False)
+    protocol: str = "vnc"
+    ticket: str = field(default="", repr=False)
+
+
+# ---- the contract --------------------------------------------------------------------
+
+
+class HypervisorDriver(Driver):
+    """The contract of a hypervisor plugin. Every method raises :class:`HostUnreachable`
+    when the host does not answer and :class:`OperationFailed` (or a subclass) when it
+    answers with a failure; nothing else escapes.
+    """
+
+    def connect(self, connection: HostConnection) -> HostInfo:
+        """Reach the host, check the credentials and discover its hardware.
+
+        Blocks for a round trip or a few (KVM: SSH + libvirt ``getInfo``; XenServer:
+        ``session.login_with_password`` + ``host.get_record``; VMware: vCenter login and
+        the host's ``summary.hardware``). Repeatable: connecting an already connected
+        host returns the same :attr:`HostInfo.guid`.
+
+        :raises InvalidHostCredentials: the host refused the credentials.
+        :raises HostUnreachable: nothing answered at ``connection.url``.
+        """
+        raise NotImplementedError
+
+    def disconnect(self, host: HostRef) -> None:
+        """Forget the host (``deleteHost``): close sessions, release agents. Idempotent;
+        never raises :class:`HostUnreachable` (a dead host is disconnected already)."""
+        raise NotImplementedError
+
+    def ping(self, host: HostRef, timeout: float) -> HostPing:
+        """Check that the host answers, within ``timeout`` seconds at most.
+
+        Must be cheap: thousands of hosts are pinged every ``ping.interval``. A driver
+        that cannot answer in time raises :class:`HostUnreachable` rather than block.
+
+        :raises HostUnreachable: no answer within ``timeout``.
+        """
+        raise NotImplementedError
+
+    def ping_hosts(self, hosts: Sequence[HostRef], timeout: float) -> dict[str, HostPing]:
+        """Ping many hosts; the default calls :meth:`ping` one by one.
+
+        Drivers that can ask once for many hosts (one vCenter property collector query,
+        one XenAPI ``host_metrics`` call per pool, a simulator's table) override this.
+
+        :return: one answer per host guid; hosts that did not answer are
+            :attr:`HostStatus.UNREACHABLE` instead of raising.
+        """
+        answers: dict[str, HostPing] = {}
+        for host in hosts:
+            try:
+                answers[host.guid] = self.ping(host, timeout)
+            except HostUnreachable as exc:
+                answers[host.guid] = HostPing(host.guid, HostStatus.UNREACHABLE, str(exc))
+        return answers
+
+    def vm_states(self, host: HostRef) -> dict[str, VmState]:
+        """The power state of every VM the host knows, by instance name (state sync).
+
+        One call to the host (libvirt ``listAllDomains``, XenAPI ``VM.get_all_records``,
+        a property collector query). VMs the management server does not know are
+        included: it decides what to do with them.
+        """
+        raise NotImplementedError
+
+    def start_vm(self, host: HostRef, spec: VmSpec) -> None:
+        """Define and power on ``spec`` on ``host``; return once it runs.
+
+        Blocks until the hypervisor reports the VM Running (XenServer ``VM.start``;
+        VMware ``PowerOnVM_Task`` completion). Starting a VM already running on this host
+        succeeds without change; a stopped VM of the same name is started again.
+
+        :raises InsufficientHostCapacity: the host cannot fit it.
+        :raises OperationFailed: anything else the host refused.
+        """
+        raise NotImplementedError
+
+    def stop_vm(self, host: HostRef, name: str, force: bool = False) -> None:
+        """Power the VM off: a clean guest shutdown, or an immediate power-off when
+        ``force`` (or when the clean shutdown times out). Blocks until it is off.
+        Stopping a stopped or missing VM succeeds. After it, :meth:`vm_states` shows the
+        VM Stopped or not at all."""
+        raise NotImplementedError
+
+    def reboot_vm(self, host: HostRef, name: str) -> None:
+        """Reboot a running VM; blocks until it runs again.
+
+        :raises VmNotFound: no such VM on the host.
+        """
+        raise NotImplementedError
+
+    def destroy_vm(self, host: HostRef, name: str) -> None:
+        """Power off (forcibly) and undefine the VM; its volumes stay on storage.
+        Destroying a missing VM succeeds. Afterwards the VM is absent from
+        :meth:`vm_states`."""
+        raise NotImplementedError
+
+    def migrate_vm(self, source: HostRef, destination: HostRef, name: str) -> None:
+        """Live-migrate a running VM; blocks until the destination runs it (libvirt
+        ``migrateToURI``, XenAPI ``VM.pool_migrate``, VMware ``MigrateVM_Task``).
+        Afterwards the source no longer lists it as Running.
+
+        :raises VmNotFound: the VM is not on ``source``.
+        :raises InsufficientHostCapacity: the destination cannot fit it.
+        :raises HostUnreachable: either host did not answer (the message says which).
+        """
+        raise NotImplementedError
+
+    def attach_volume(self, host: HostRef, name: str, volume: VolumeSpec) -> int:
+        """Hot-plug ``volume`` into the VM; attaching it again is a no-op.
+
+        :return: the device id the disk got.
+        :raises VmNotFound: no such VM on the host.
+        """
+        raise NotImplementedError
+
+    def detach_volume(self, host: HostRef, name: str, volume: VolumeSpec) -> None:
+        """Hot-unplug ``volume`` from the VM; detaching a detached volume (or from a
+        missing VM) succeeds."""
+        raise NotImplementedError
+
+    def snapshot_volume(
+        self, host: HostRef, volume: VolumeSpec, snapshot_name: str
+    ) -> SnapshotInfo:
+        """Take a crash-consistent snapshot of ``volume`` (qemu-img / libvirt snapshot,
+        XenAPI ``VDI.snapshot``, VMware ``CreateSnapshot_Task``); blocks until taken.
+
+        :raises OperationFailed: the storage or hypervisor refused.
+        """
+        raise NotImplementedError
+
+    def delete_snapshot(self, host: HostRef, snapshot: SnapshotInfo) -> None:
+        """Delete a snapshot; deleting a missing one succeeds."""
+        raise NotImplementedError
+
+    def console_access(self, host: HostRef, name: str) -> ConsoleAccess:
+        """Where and how the console proxy reaches the VM's console (a running VM).
+
+        :raises VmNotFound: no such VM on the host.
+        """
+        raise NotImplementedError

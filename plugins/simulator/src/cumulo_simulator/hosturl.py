@@ -1,0 +1,116 @@
+"""Simulated host URLs: the hardware of a simulated host is written in its URL.
+
+``http://sim/host1?cpus=8&sockets=2&speed=2400&memory=16GiB&version=4.1`` is a host
+with 2 sockets, 8 cores in total at 2400 MHz and 16 GiB of memory. Any scheme and
+server are accepted, as CloudStack's simulator does; the path names the host (two URLs
+that differ only in their query are the same host). Unset values are the defaults
+below, or, with ``seed=N``, drawn from a repeatable pseudo-random profile so a large
+fleet is varied without writing every URL by hand. ``expectpassword=secret`` makes
+``connect`` refuse any other password (to exercise credential errors).
+
+Memory takes a plain byte count or a binary unit: ``K``/``KiB``, ``M``/``MiB``,
+``G``/``GiB``, ``T``/``TiB``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+DEFAULT_SOCKETS = 1
+DEFAULT_CPUS = 4
+DEFAULT_SPEED_MHZ = 2400
+DEFAULT_MEMORY = 16 * 1024**3
+DEFAULT_VERSION = "4.1"
+
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+
+
+class HostUrlError(ValueError):
+    """The URL's options are not valid (message names the option)."""
+
+
+@dataclass(frozen=True)
+class SimulatedHardware:
+    """The hardware a simulated host URL describes."""
+
+    guid: str
+    name: str
+    sockets: int
+    cpus: int
+    speed_mhz: int
+    memory_bytes: int
+    version: str
+    expect_password: str | None
+
+
+def parse_size(text: str) -> int:
+    """``16GiB`` → bytes; :class:`HostUrlError` when it is not a size."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise HostUrlError(f"{text!r} is not a size (e.g. 16GiB, 512M, 1073741824)")
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def host_guid(url: str) -> str:
+    """The stable identity of the host at ``url``: its server and path, not its query."""
+    parts = urlsplit(url.strip())
+    identity = f"{(parts.hostname or '').lower()}{parts.path.rstrip('/') or '/'}"
+    return f"sim-{uuid.uuid5(uuid.NAMESPACE_URL, identity)}"
+
+
+def parse_host_url(url: str) -> SimulatedHardware:
+    """Read a simulated host's hardware from its URL (see the module doc).
+
+    :raises HostUrlError: an option is not a positive number or a size, or cores are
+        fewer than sockets.
+    """
+    parts = urlsplit(url.strip())
+    options = {key.lower(): value for key, value in parse_qsl(parts.query)}
+    profile = _seeded(options["seed"]) if "seed" in options else {}
+
+    def number(key: str, default: int) -> int:
+        text = options.get(key)
+        if text is None:
+            return profile.get(key, default)
+        if not text.isdigit() or int(text) < 1:
+            raise HostUrlError(f"host url option {key}={text!r} must be a positive integer")
+        return int(text)
+
+    sockets = number("sockets", DEFAULT_SOCKETS)
+    cpus = number("cpus", max(DEFAULT_CPUS, sockets))
+    if cpus < sockets:
+        raise HostUrlError(f"host url option cpus={cpus} is fewer than sockets={sockets}")
+    if "memory" in options:
+        memory = parse_size(options["memory"])
+    else:
+        memory = profile.get("memory", DEFAULT_MEMORY)
+    if memory < 1:
+        raise HostUrlError("host url option memory must be positive")
+    name = parts.path.strip("/").rsplit("/", 1)[-1] or parts.hostname or "simulator"
+    return SimulatedHardware(
+        guid=host_guid(url),
+        name=name,
+        sockets=sockets,
+        cpus=cpus,
+        speed_mhz=number("speed", DEFAULT_SPEED_MHZ),
+        memory_bytes=memory,
+        version=options.get("version", DEFAULT_VERSION),
+        expect_password=options.get("expectpassword"),
+    )
+
+
+def _seeded(seed: str) -> dict[str, int]:
+    """A repeatable hardware profile for ``seed`` (any text)."""
+    rng = random.Random(seed)
+    sockets = rng.choice((1, 2, 4))
+    return {
+        "sockets": sockets,
+        "cpus": sockets * rng.choice((2, 4, 8, 16)),
+        "speed": rng.choice((2000, 2400, 2800, 3200)),
+        "memory": rng.choice((8, 16, 32, 64, 128)) * 1024**3,
+    }
