@@ -147,6 +147,13 @@ class StatementCounter:
         self.count = 0
         self.statements.clear()
 
+    @property
+    def queries(self) -> int:
+        """Statements other than transaction control: the same on every back end
+        (SQLite's ``BEGIN IMMEDIATE`` goes through the cursor, MariaDB's does not)."""
+        control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+        return sum(not s.lstrip().upper().startswith(control) for s in self.statements)
+
 
 def make_caller(runtime: Runtime, name: str, account_type: int) -> tuple[str, str]:
     """A new account of ``account_type`` in ROOT with one user; its API keys."""

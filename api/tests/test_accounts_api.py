@@ -373,6 +373,7 @@ def test_list_statements_do_not_grow_with_rows(
             session.commit()
 
     def cost() -> int:
+        _call(api, admin_keys, command, listall=True)  # configuration cached, as in use
         statements.reset()
         answer = _call(api, admin_keys, command, listall=True)
         assert answer["count"] >= 3
@@ -383,6 +384,57 @@ def test_list_statements_do_not_grow_with_rows(
     add_accounts(38, 2)
     many = cost()
     assert few == many
+    # listAccounts: the caller, the page, its users, their details; listUsers: the
+    # caller, the page. default.page.size comes from the process's cache.
+    assert statements.queries == {"listAccounts": 4, "listUsers": 2}[command]
+
+
+def _job_of(runtime: Runtime, account_uuid: str) -> dict[str, str]:
+    """A finished job of the account (of its first user), as ``{"jobid": uuid}``."""
+    from sqlalchemy import select
+
+    from cumulo.accounts.models import Account, User
+    from cumulo.jobs.models import AsyncJob
+
+    with runtime.sessions() as session:
+        account = session.scalars(select(Account).where(Account.uuid == account_uuid)).one()
+        user = session.scalars(select(User).where(User.account_id == account.id)).first()
+        assert user is not None
+        job = AsyncJob(
+            user_id=user.id,
+            account_id=account.id,
+            cmd="org.example.TestCmd",
+            command="testCommand",
+            params="{}",
+            status=1,
+            result='{"success": true}',
+        )
+        session.add(job)
+        session.commit()
+        return {"jobid": job.uuid}
+
+
+def test_query_async_job_result_is_two_queries_and_checks_the_owner(
+    api: falcon.testing.TestClient,
+    runtime: Runtime,
+    admin_keys: Keys,
+    statements: StatementCounter,
+) -> None:
+    d1 = _domain(api, admin_keys, "D1")
+    d2 = _domain(api, admin_keys, "D2")
+    _, dadmin = _new_account(api, admin_keys, "d1admin", 2, d1["id"])
+    mine, mine_keys = _new_account(api, admin_keys, "mine", 0, d1["id"])
+    theirs, theirs_keys = _new_account(api, admin_keys, "theirs", 0, d2["id"])
+    in_d1, in_d2 = _job_of(runtime, mine["id"]), _job_of(runtime, theirs["id"])
+
+    for keys, started in ((admin_keys, in_d1), (admin_keys, in_d2), (dadmin, in_d1)):
+        statements.reset()
+        assert _job(api, keys, started)["jobid"] == started["jobid"]
+        # The caller, then the job with its owner's ids and domain: no access query.
+        assert statements.queries == 2, statements.statements
+    for keys, started in ((dadmin, in_d2), (mine_keys, in_d2), (theirs_keys, in_d1)):
+        status, text = _error(api, keys, "queryAsyncJobResult", jobid=started["jobid"])
+        assert status == 531 and "does not have permission" in text
 
 
 def _admin_context(session: Any) -> CallContext:

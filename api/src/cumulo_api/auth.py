@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from cumulo.auth import sessions
-from cumulo.auth.identity import Principal, principal_by_api_key, principal_by_user_id
-from cumulo.auth.keys import reveal_secret_key
+from cumulo.auth.callers import Caller, caller_by_api_key, caller_by_user_id
+from cumulo.auth.keys import reveal_stored_secret
 from cumulo.auth.login import LoginAttempt, login_user, logout_user
 from cumulo.db.base import utcnow
 from cumulo.runtime import Runtime
@@ -110,12 +110,12 @@ def authenticate(
         raise AuthenticationFailed()
     if not signing.expiry_ok(params, now.replace(tzinfo=dt.UTC)):
         raise AuthenticationFailed()
-    principal = principal_by_api_key(db, api_key)
-    if principal is None or not principal.enabled:
+    caller = caller_by_api_key(db, api_key)
+    if caller is None or not caller.enabled:
         raise AuthenticationFailed()
-    ctx = principal.context()
+    ctx = caller.context()
     _check_role(ctx, command)
-    secret = reveal_secret_key(principal.user, runtime.database_key, runtime.algorithm)
+    secret = reveal_stored_secret(caller.secret_key, runtime.database_key, runtime.algorithm)
     if not secret or not signing.signature_matches(params, secret, signature):
         raise AuthenticationFailed()
     return ctx
@@ -131,12 +131,12 @@ def _session_caller(
     if not sessions.session_key_matches(row, request.first("sessionkey")):
         sessions.invalidate(db, row)
         raise AuthenticationFailed(SESSION_FAILED)
-    principal: Principal | None = principal_by_user_id(db, row.user_id)
-    if principal is None or not principal.enabled:
+    caller: Caller | None = caller_by_user_id(db, row.user_id)
+    if caller is None or not caller.enabled:
         # Disabled, locked or removed since the login: the session ends with it.
         sessions.invalidate(db, row)
         raise AuthenticationFailed(SESSION_FAILED)
-    ctx = principal.context(session_id=row.id)
+    ctx = caller.context(session_id=row.id)
     _check_role(ctx, command)
     sessions.touch(db, row, now)
     return ctx

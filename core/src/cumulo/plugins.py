@@ -51,6 +51,9 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "cumulo.events.commands",
     "cumulo.config.commands",
     "cumulo.accounts.commands",
+    "cumulo.infra.storage.commands",
+    "cumulo.infra.commands",
+    "cumulo.infra.hosts.commands",
 )
 
 ENV_DISABLE_AUTOLOAD = "CUMULO_DISABLE_PLUGIN_AUTOLOAD"

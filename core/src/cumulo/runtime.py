@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cumulo import events
 from cumulo.config import ConfigRegistry, ConfigStore
+from cumulo.config.cache import ConfigCache
 from cumulo.crypto import DEFAULT_ALGORITHM
 from cumulo.db.engine import create_engine, session_factory
 from cumulo.plugins import get_plugin_manager
@@ -46,6 +47,8 @@ class Runtime:
     :param algorithm: the jasypt algorithm of those secrets.
     :param msid: this management server's id (``mshost.msid``, job ownership).
     :param server_name: this server's host name, for ``mshost``.
+    :param config_cache: global configuration values read through
+        :meth:`config_store`, remembered for a few seconds (:mod:`cumulo.config.cache`).
     """
 
     pm: pluggy.PluginManager
@@ -56,6 +59,7 @@ class Runtime:
     algorithm: str = DEFAULT_ALGORITHM
     msid: int = field(default_factory=_default_msid)
     server_name: str = field(default_factory=socket.gethostname)
+    config_cache: ConfigCache = field(default_factory=ConfigCache)
 
     def __post_init__(self) -> None:
         # Events recorded in this process's sessions reach observers after commit.
@@ -104,8 +108,15 @@ class Runtime:
         )
 
     def config_store(self, session: Session) -> ConfigStore:
-        """The configuration values, read and written in ``session``'s transaction."""
-        return ConfigStore(self.config, session, self.database_key, algorithm=self.algorithm)
+        """The configuration values, read and written in ``session``'s transaction
+        (global values read through the process's cache)."""
+        return ConfigStore(
+            self.config,
+            session,
+            self.database_key,
+            algorithm=self.algorithm,
+            cache=self.config_cache,
+        )
 
     def close(self) -> None:
         """Release the engine's connections."""

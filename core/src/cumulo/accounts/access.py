@@ -21,6 +21,9 @@ List commands of every domain (jobs, events, resources) scope their rows with
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Protocol
+
 from sqlalchemy import ColumnElement, Select, String, and_, false, func, literal, select, true
 from sqlalchemy.orm import Session
 
@@ -85,7 +88,24 @@ def domain_subtree_of(domain_id: int) -> ColumnElement[bool]:
     return Domain.path.like(escaped + literal("%", String), escape=_ESCAPE)
 
 
-def check_domain_access(ctx: CallContext, domain: Domain) -> None:
+class DomainRef(Protocol):
+    """What the checks read of a domain: a :class:`Domain`, or the same columns read
+    without the ORM (hot paths fetch them in the statement that finds the resource)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def uuid(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def removed(self) -> dt.datetime | None: ...
+
+
+def check_domain_access(ctx: CallContext, domain: DomainRef) -> None:
     """Allow the caller to work within ``domain``, else raise 531.
 
     CS41: DomainChecker.checkAccess(Account, Domain): a user only within its own domain,
@@ -116,19 +136,36 @@ def check_account_access(ctx: CallContext, session: Session, account: Account) -
 
     :raises PermissionDenied: the account lies outside the caller's reach.
     """
-    if ctx.is_root_admin:
-        return
-    if ctx.role == Role.USER:
-        if account.id != ctx.account_id:
-            raise PermissionDenied(
-                f"Account {ctx.account_name} does not have permission to operate with"
-                f" account {account.uuid}"
-            )
+    if ctx.is_root_admin or ctx.role == Role.USER:
+        _check_own_account(ctx, account.id, account.uuid)
         return
     domain = session.get(Domain, account.domain_id)
     if domain is None:  # pragma: no cover - the foreign key forbids it
         raise PermissionDenied("Domain is not found.")
     check_domain_access(ctx, domain)
+
+
+def check_owner_access(
+    ctx: CallContext, account_id: int, account_uuid: str, domain: DomainRef
+) -> None:
+    """:func:`check_account_access` for a resource read together with its owner
+    account's id and public id and that account's domain: no statement at all.
+
+    :raises PermissionDenied: the account lies outside the caller's reach.
+    """
+    if ctx.is_root_admin or ctx.role == Role.USER:
+        _check_own_account(ctx, account_id, account_uuid)
+        return
+    check_domain_access(ctx, domain)
+
+
+def _check_own_account(ctx: CallContext, account_id: int, account_uuid: str) -> None:
+    # Root admins see every account, users (and types without a role) their own only.
+    if not ctx.is_root_admin and account_id != ctx.account_id:
+        raise PermissionDenied(
+            f"Account {ctx.account_name} does not have permission to operate with"
+            f" account {account_uuid}"
+        )
 
 
 def check_account_management(ctx: CallContext, session: Session, account: Account) -> None:

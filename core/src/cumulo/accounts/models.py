@@ -168,16 +168,17 @@ class User(IdentityMixin, Base):
 
         A value not wrapped in ``ENC(...)`` (e.g. imported from a database that stored
         it in clear) is returned as it is. Raises ``cumulo.crypto.CryptoError`` when the
-        database key (or ``algorithm``) is wrong.
+        database key (or ``algorithm``) is wrong. Decrypted once per process and
+        ciphertext (:mod:`cumulo.crypto_cache`): every signed request needs it.
         """
-        from cumulo import crypto
+        from cumulo import crypto, crypto_cache
 
         if self.secret_key is None:
             return None
         inner = crypto.unwrap_enc(self.secret_key)
         if inner is None:
             return self.secret_key
-        return crypto.decrypt(inner, database_key, algorithm or crypto.DEFAULT_ALGORITHM)
+        return crypto_cache.decrypt(inner, database_key, algorithm or crypto.DEFAULT_ALGORITHM)
 
 
 class AccountDetail(Base):

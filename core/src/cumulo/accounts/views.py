@@ -12,10 +12,92 @@ caller of :func:`user_fields` passes the secret key only when the reader may see
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
-from cumulo.accounts.models import Account, Domain, User
+from cumulo.accounts.models import Domain
 from cumulo.sdk.api import Fields
+
+# What the account and user views read. ORM objects qualify, and so do Core rows of the
+# same tables (their columns carry the same names): hot list paths read those, as
+# building ORM objects per row costs several times the CPU of the rows themselves.
+
+
+class DomainLike(Protocol):
+    """The domain columns an account or user view shows."""
+
+    @property
+    def uuid(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+class AccountLike(Protocol):
+    """The ``account`` columns an account or user view shows."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def uuid(self) -> str: ...
+
+    @property
+    def account_name(self) -> str: ...
+
+    @property
+    def type(self) -> int: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def cleanup_needed(self) -> bool: ...
+
+    @property
+    def network_domain(self) -> str | None: ...
+
+
+class UserLike(Protocol):
+    """The ``user`` columns a user view shows (``secret_key`` as stored)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def uuid(self) -> str: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def firstname(self) -> str | None: ...
+
+    @property
+    def lastname(self) -> str | None: ...
+
+    @property
+    def email(self) -> str | None: ...
+
+    @property
+    def created(self) -> dt.datetime: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def timezone(self) -> str | None: ...
+
+    @property
+    def api_key(self) -> str | None: ...
+
+    @property
+    def secret_key(self) -> str | None: ...
+
 
 UNLIMITED = "Unlimited"
 """What 4.1 shows for a resource limit (and its availability) that is not set."""
@@ -101,9 +183,9 @@ def domain_fields(domain: Domain, parent: Domain | None) -> Fields:
 
 
 def user_fields(
-    user: User,
-    account: Account,
-    domain: Domain,
+    user: UserLike,
+    account: AccountLike,
+    domain: DomainLike,
     *,
     caller_domain_path: str,
     secret_key: str | None,
@@ -137,8 +219,8 @@ def user_fields(
 
 
 def account_fields(
-    account: Account,
-    domain: Domain,
+    account: AccountLike,
+    domain: DomainLike,
     users: Sequence[Fields],
     details: Mapping[str, str] | None,
 ) -> Fields:

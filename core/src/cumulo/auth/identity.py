@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from cumulo.accounts.models import Account, AccountState, Domain, User, UserState
@@ -55,13 +55,23 @@ class Principal:
         )
 
 
-def _principal(session: Session, condition: ColumnElement[bool]) -> Principal | None:
-    row = session.execute(
-        select(User, Account, Domain)
-        .join(Account, User.account_id == Account.id)
-        .join(Domain, Account.domain_id == Domain.id)
-        .where(condition, User.removed.is_(None), Account.removed.is_(None))
-    ).first()
+# Built once at import: every authenticated request runs one of these, and building a
+# select() (column coercion, joins) costs more CPU than SQLite takes to run it. The
+# compiled form is cached by SQLAlchemy per statement object, the values are bound.
+_PRINCIPAL = (
+    select(User, Account, Domain)
+    .join(Account, User.account_id == Account.id)
+    .join(Domain, Account.domain_id == Domain.id)
+    .where(User.removed.is_(None), Account.removed.is_(None))
+)
+_BY_API_KEY = _PRINCIPAL.where(User.api_key == bindparam("api_key"))
+_BY_USER_ID = _PRINCIPAL.where(User.id == bindparam("user_id"))
+
+
+def _principal(
+    session: Session, statement: Select[User, Account, Domain], params: dict[str, object]
+) -> Principal | None:
+    row = session.execute(statement, params).first()
     return None if row is None else Principal(row[0], row[1], row[2])
 
 
@@ -69,9 +79,9 @@ def principal_by_api_key(session: Session, api_key: str) -> Principal | None:
     """The live (not removed) user holding ``api_key``, or ``None``."""
     if not api_key:
         return None
-    return _principal(session, User.api_key == api_key)
+    return _principal(session, _BY_API_KEY, {"api_key": api_key})
 
 
 def principal_by_user_id(session: Session, user_id: int) -> Principal | None:
     """The live (not removed) user with internal id ``user_id``, or ``None``."""
-    return _principal(session, User.id == user_id)
+    return _principal(session, _BY_USER_ID, {"user_id": user_id})

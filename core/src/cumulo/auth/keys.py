@@ -17,6 +17,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cumulo import crypto, crypto_cache
 from cumulo.accounts.models import User
 from cumulo.auth.identity import principal_by_api_key
 
@@ -83,8 +84,25 @@ def reveal_secret_key(user: User, database_key: str, algorithm: str | None = Non
 
     :raises cumulo.crypto.CryptoError: the database key does not decrypt it.
     """
-    if not database_key:
-        # Encryption type "none": a plain value is returned as it is; an ENC() value
-        # cannot be read without the key, which is what the error says.
-        return user.reveal_secret_key("", algorithm) if user.secret_key else None
-    return user.reveal_secret_key(database_key, algorithm)
+    return reveal_stored_secret(user.secret_key, database_key, algorithm)
+
+
+def reveal_stored_secret(
+    stored: str | None, database_key: str, algorithm: str | None = None
+) -> str | None:
+    """:func:`reveal_secret_key` of a ``user.secret_key`` value read without the ORM.
+
+    Decrypted once per process and ciphertext (:mod:`cumulo.crypto_cache`): every
+    signed request needs it.
+
+    :raises cumulo.crypto.CryptoError: the database key does not decrypt it (or there
+        is none and the value is ``ENC(...)``).
+    """
+    if stored is None:
+        return None
+    inner = crypto.unwrap_enc(stored)
+    if inner is None:
+        return stored
+    # Encryption type "none" (no database key): an ENC() value cannot be read, which is
+    # what decrypting with the empty key says.
+    return crypto_cache.decrypt(inner, database_key, algorithm or crypto.DEFAULT_ALGORITHM)

@@ -221,6 +221,37 @@ CORE_KEYS: tuple[ConfigKey, ...] = (
         "presumed dead and its in-progress jobs are failed.",
         ADVANCED, minimum=1000,
     ),
+    # ---- hosts: heartbeat, hypervisors, cluster sizes (CS41 Config.java; REQ-CL-02) ----
+    ConfigKey(
+        "ping.interval", ValueType.INTEGER, "60",
+        "Ping interval in seconds",
+        ADVANCED, minimum=1,
+    ),
+    ConfigKey(
+        "ping.timeout", ValueType.FLOAT, "2.5",
+        "Multiplier to ping.interval before announcing an agent has timed out",
+        ADVANCED, minimum=1,
+    ),
+    ConfigKey(
+        "hypervisor.list", ValueType.LIST, "KVM,XenServer,VMware,BareMetal,Ovm,Simulator",
+        "The list of hypervisors that this deployment will use.",
+        ADVANCED,
+    ),
+    ConfigKey(
+        "xenserver.max.hosts.per.cluster", ValueType.INTEGER, "8",
+        "Most hosts a XenServer cluster (pool) may hold.",
+        ADVANCED, minimum=1,
+    ),
+    ConfigKey(
+        "kvm.max.hosts.per.cluster", ValueType.INTEGER, "16",
+        "Most hosts a KVM cluster may hold.",
+        ADVANCED, minimum=1,
+    ),
+    ConfigKey(
+        "vmware.max.hosts.per.cluster", ValueType.INTEGER, "8",
+        "Most hosts a vSphere cluster may hold.",
+        ADVANCED, minimum=1,
+    ),
 )
 # fmt: on
 

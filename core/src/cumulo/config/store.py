@@ -6,6 +6,9 @@ the fallback; :meth:`ConfigStore.values` fetches many keys in one statement too.
 are one upsert statement each. The store never commits: it works inside the caller's
 transaction, like every service. It uses Core statements, so ``Configuration`` objects
 the same session loaded through the ORM earlier are not refreshed by a ``set``.
+
+Given a :class:`cumulo.config.cache.ConfigCache` (the runtime's stores are), global
+reads are served from it for a few seconds; that module says how fresh they are.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cumulo.config import core_keys
+from cumulo.config.cache import ConfigCache, has_written, note_write
 from cumulo.config.models import Configuration, ScopedConfiguration
 from cumulo.config.registry import ConfigRegistry
 from cumulo.config.validation import InvalidConfigValue
@@ -43,6 +47,8 @@ class ConfigStore:
         values of keys declared ``secret``; they are stored as ``ENC(...)``. ``None`` or
         empty means encryption type ``none``: secrets are stored plain, as CloudStack
         does then.
+    :param cache: remembers global values between transactions (``None``: every read
+        runs a statement).
     """
 
     def __init__(
@@ -52,11 +58,13 @@ class ConfigStore:
         database_key: str | None,
         *,
         algorithm: str = DEFAULT_ALGORITHM,
+        cache: ConfigCache | None = None,
     ) -> None:
         self.registry = registry
         self._session = session
         self._database_key = database_key or ""
         self._algorithm = algorithm
+        self._cache = cache
 
     # -- reading --------------------------------------------------------------------------
 
@@ -79,9 +87,19 @@ class ConfigStore:
         wanted = {name: self._key(name, scope, scope_id) for name in names}
         if not wanted:
             return {}
-        declared = {key.name for key in wanted.values()}
-        found = self._fetch(Scope(scope), scope_id, declared)
-        return {name: self._effective(key, found) for name, key in wanted.items()}
+        keys = {key.name: key for key in wanted.values()}
+        cache = self._cache
+        if cache is None or Scope(scope) is not Scope.GLOBAL or has_written(self._session):
+            found = self._fetch(Scope(scope), scope_id, keys)
+            return {name: self._effective(key, found) for name, key in wanted.items()}
+        effective, generation = cache.lookup(keys)
+        missing = [name for name in keys if name not in effective]
+        if missing:
+            found = self._fetch(Scope.GLOBAL, None, missing)
+            read = {name: self._effective(keys[name], found) for name in missing}
+            cache.store(read, generation)
+            effective.update(read)
+        return {name: effective[key.name] for name, key in wanted.items()}
 
     def all_values(
         self, scope: Scope | str = Scope.GLOBAL, scope_id: int | None = None
@@ -125,6 +143,7 @@ class ConfigStore:
         """
         key = self._key(name, scope, scope_id)
         normalised = self.registry.validate(key.name, value)
+        self._written()
         stored = normalised
         if key.secret and self._database_key:
             stored = wrap_enc(encrypt(normalised, self._database_key, self._algorithm))
@@ -159,6 +178,7 @@ class ConfigStore:
         :return: whether there was an override to remove.
         """
         key = self._key(name, scope, scope_id)
+        self._written()
         if Scope(scope) is Scope.GLOBAL:
             statement = delete(Configuration).where(Configuration.name == key.name)
         else:
@@ -171,6 +191,12 @@ class ConfigStore:
         return bool(getattr(result, "rowcount", 0))
 
     # -- internals ------------------------------------------------------------------------
+
+    def _written(self) -> None:
+        # Before the statement: a concurrent reader must not keep the old value once
+        # this transaction commits (note_write empties the cache then too).
+        if self._cache is not None:
+            note_write(self._session, self._cache)
 
     def _component(self, name: str) -> str:
         # CloudStack's value for core keys (what seeded rows and CloudStack SQL use); a

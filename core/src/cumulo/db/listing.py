@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from cumulo.sdk.errors import InvalidParameterValue
@@ -69,14 +69,31 @@ def fetch_page(
 
     :raises InvalidParameterValue: see :func:`page_window`.
     """
+    rows, total = fetch_rows(
+        session, stmt, page=page, pagesize=pagesize, max_page_size=max_page_size
+    )
+    return [tuple(row)[:-1] for row in rows], total
+
+
+def fetch_rows(
+    session: Session,
+    stmt: Select[Any],
+    *,
+    page: int | None = None,
+    pagesize: int | None = None,
+    max_page_size: int = DEFAULT_PAGE_SIZE,
+) -> tuple[list[Row[Any]], int]:
+    """:func:`fetch_page`, keeping the result's rows as they are: columns by name
+    (``row.uuid``), plus the count column ``_total`` last. For Core selects of table
+    columns, whose rows views read directly, without copying them.
+    """
     offset, limit = page_window(page, pagesize, max_page_size)
     counted = stmt.add_columns(func.count().over().label("_total")).offset(offset)
     if limit is not None:
         counted = counted.limit(limit)
-    result = session.execute(counted).all()
+    result = list(session.execute(counted).all())
     if result:
-        total = int(result[0][-1])
-        return [tuple(row)[:-1] for row in result], total
+        return result, int(result[0][-1])
     if offset == 0:
         return [], 0
     counting = select(func.count()).select_from(stmt.order_by(None).subquery())

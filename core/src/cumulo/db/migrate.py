@@ -50,6 +50,9 @@ CORE_MODEL_MODULES = (
     "cumulo.events.models",
     "cumulo.jobs.models",
     "cumulo.auth.sessions",
+    "cumulo.infra.models",
+    "cumulo.infra.hosts.models",
+    "cumulo.infra.storage.models",
 )
 """Modules declaring the core's tables, imported before models and database are compared."""
 

@@ -12,14 +12,14 @@ domain admin those of its subtree, a root admin all); asking for someone else's 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, bindparam, or_, select
 
 from cumulo import hookimpl
-from cumulo.accounts.access import check_account_access, check_list_scope, visible_accounts
+from cumulo.accounts.access import check_list_scope, check_owner_access, visible_accounts
 from cumulo.accounts.lookup import find_domain, invalid_id
-from cumulo.accounts.models import Account
+from cumulo.accounts.models import Account, Domain, User
 from cumulo.config.store import ConfigStore
 from cumulo.db.listing import DEFAULT_PAGE_SIZE, fetch_page
 from cumulo.jobs.models import AsyncJob
@@ -37,6 +37,42 @@ from cumulo.sdk.api import (
 _JOB_PACKAGE = "org.apache.cloudstack.api.command.user.job"
 
 
+class _OwnerDomain(NamedTuple):
+    # The job owner's domain as the access check reads it (a DomainRef).
+    id: int
+    uuid: str
+    path: str
+    removed: dt.datetime | None
+
+
+# queryAsyncJobResult is what clients poll: its statements are built once, with the
+# owner's public ids and domain in the same row, as Core rows (no ORM objects).
+_JOBS, _ACCOUNTS, _USERS, _DOMAINS = (
+    AsyncJob.__table__,
+    Account.__table__,
+    User.__table__,
+    Domain.__table__,
+)
+_JOB_WITH_OWNER = (
+    select(
+        _JOBS,
+        _ACCOUNTS.c.uuid.label("account_uuid"),
+        _USERS.c.uuid.label("user_uuid"),
+        _DOMAINS.c.id.label("owner_domain_id"),
+        _DOMAINS.c.uuid.label("owner_domain_uuid"),
+        _DOMAINS.c.path.label("owner_domain_path"),
+        _DOMAINS.c.removed.label("owner_domain_removed"),
+    )
+    .join(_ACCOUNTS, _ACCOUNTS.c.id == _JOBS.c.account_id)
+    .join(_USERS, _USERS.c.id == _JOBS.c.user_id)
+    .join(_DOMAINS, _DOMAINS.c.id == _ACCOUNTS.c.domain_id)
+)
+_JOB_BY_UUID = _JOB_WITH_OWNER.where(_JOBS.c.uuid == bindparam("uuid"))
+_JOB_BY_UUID_OR_ID = _JOB_WITH_OWNER.where(
+    or_(_JOBS.c.uuid == bindparam("uuid"), _JOBS.c.id == bindparam("id"))
+)
+
+
 def query_async_job_result(call: Call) -> RawResult:
     """The job ``jobid`` names, as ``AsyncJobResponse`` fields without a wrapper.
 
@@ -45,16 +81,18 @@ def query_async_job_result(call: Call) -> RawResult:
     """
     value = call.params["jobid"]
     text = str(value)
-    match = AsyncJob.uuid == text
     if text.isdecimal():  # a pre-3.0 parameter: 4.1 also takes the internal id
-        match = or_(match, AsyncJob.id == int(text))
-    stmt = job_rows().add_columns(Account).where(match)
-    row = call.session.execute(stmt).first()
+        found = call.session.execute(_JOB_BY_UUID_OR_ID, {"uuid": text, "id": int(text)})
+    else:
+        found = call.session.execute(_JOB_BY_UUID, {"uuid": text})
+    row = found.first()
     if row is None:
         raise invalid_id("jobid", value)
-    job, account_uuid, user_uuid, account = row
-    check_account_access(call.ctx, call.session, account)
-    return RawResult(job_fields(job, account_uuid, user_uuid))
+    owner = _OwnerDomain(
+        row.owner_domain_id, row.owner_domain_uuid, row.owner_domain_path, row.owner_domain_removed
+    )
+    check_owner_access(call.ctx, row.account_id, row.account_uuid, owner)
+    return RawResult(job_fields(row, row.account_uuid, row.user_uuid))
 
 
 def list_async_jobs(call: Call) -> ListResult:

@@ -10,7 +10,9 @@ entity, and ``jobid`` comes last, as ``BaseResponse`` fields do.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from typing import Protocol
 
 from sqlalchemy import Select, select
 
@@ -47,7 +49,42 @@ def job_rows() -> Select[AsyncJob, str, str]:
     )
 
 
-def job_fields(job: AsyncJob, account_uuid: str, user_uuid: str) -> Fields:
+class JobLike(Protocol):
+    """What :func:`job_fields` reads: an :class:`AsyncJob`, or a Core row of the
+    ``async_job`` table (same names)."""
+
+    @property
+    def uuid(self) -> str: ...
+
+    @property
+    def cmd(self) -> str: ...
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def process_status(self) -> int: ...
+
+    @property
+    def result_code(self) -> int: ...
+
+    @property
+    def result_type(self) -> str | None: ...
+
+    @property
+    def result(self) -> str | None: ...
+
+    @property
+    def instance_type(self) -> str | None: ...
+
+    @property
+    def instance_uuid(self) -> str | None: ...
+
+    @property
+    def created(self) -> dt.datetime: ...
+
+
+def job_fields(job: JobLike, account_uuid: str, user_uuid: str) -> Fields:
     """The ``AsyncJobResponse`` fields of ``job`` (``None`` values are left out)."""
     finished = job.status != int(JobStatus.IN_PROGRESS)
     fields: Fields = {

@@ -14,7 +14,9 @@ from typing import Any
 from cumulo.accounts import lookup, views
 from cumulo.accounts.domains import parent_of
 from cumulo.accounts.models import Account, Domain, User
+from cumulo.accounts.views import AccountLike, DomainLike, UserLike
 from cumulo.auth import passwords
+from cumulo.auth.keys import reveal_stored_secret
 from cumulo.crypto import DEFAULT_ALGORITHM, CryptoError, unwrap_enc
 from cumulo.db.listing import DEFAULT_PAGE_SIZE
 from cumulo.sdk.api import Call, Fields, ListResult
@@ -73,7 +75,7 @@ def encode_password(call: Call, password: str) -> str:
     return passwords.encode_password(call.pm, password, call.session, registry=registry)
 
 
-def secret_for(call: Call, user: User) -> str | None:
+def secret_for(call: Call, user: UserLike) -> str | None:
     """The user's secret key in plain text if this caller may read it, else ``None``.
 
     4.1 shows secret keys to whoever may list the user; here only to the user itself
@@ -89,13 +91,13 @@ def secret_for(call: Call, user: User) -> str | None:
         # Encryption type "none": a plain value is readable, an ENC() one is not.
         return user.secret_key if unwrap_enc(user.secret_key) is None else None
     try:
-        return user.reveal_secret_key(key, algorithm)
+        return reveal_stored_secret(user.secret_key, key, algorithm)
     except CryptoError:
         logger.warning("the secret key of user %s cannot be decrypted", user.uuid)
         return None
 
 
-def user_fields(call: Call, user: User, account: Account, domain: Domain) -> Fields:
+def user_fields(call: Call, user: UserLike, account: AccountLike, domain: DomainLike) -> Fields:
     """A ``UserResponse`` as this caller may see it."""
     return views.user_fields(
         user,
@@ -108,9 +110,9 @@ def user_fields(call: Call, user: User, account: Account, domain: Domain) -> Fie
 
 def account_fields(
     call: Call,
-    account: Account,
-    domain: Domain,
-    users: Sequence[User],
+    account: AccountLike,
+    domain: DomainLike,
+    users: Sequence[UserLike],
     details: Mapping[str, str] | None,
 ) -> Fields:
     """An ``AccountResponse`` with its users, as this caller may see them."""

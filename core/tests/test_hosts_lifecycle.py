@@ -1,0 +1,158 @@
+"""Host heartbeats (issue 4 item 3): Up → Alert → Down when a host stops answering,
+back to Up when it answers again, events for each change, and a bounded number of
+statements per round whatever the number of hosts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pluggy
+import pytest
+from sqlalchemy import select, update
+from test_hosts_support import (
+    FakeHypervisor,
+    StatementCounter,
+    add_kvm_host,
+    fake_hypervisors,
+    make_zone,
+    seeded_runtime,
+)
+
+from cumulo.events.models import Event
+from cumulo.infra.hosts import clusters, lifecycle
+from cumulo.infra.hosts.models import Cluster, Host, HostStatus
+from cumulo.infra.hosts.monitor import HostMonitor
+from cumulo.runtime import Runtime
+
+SETTINGS = lifecycle.PingSettings(interval=60, multiplier=2.5)  # timeout 150 s
+
+
+@pytest.fixture
+def runtime(migrated_database_url: str, plugin_manager: pluggy.PluginManager) -> Iterator[Runtime]:
+    built = seeded_runtime(migrated_database_url, plugin_manager)
+    with fake_hypervisors():
+        yield built
+    built.close()
+
+
+def _hosts(runtime: Runtime, count: int) -> list[int]:
+    with runtime.sessions.begin() as session:
+        zone, pod = make_zone(session)
+        return [add_kvm_host(session, zone, pod, f"10.2.{i // 250}.{i % 250 + 1}").id
+                for i in range(count)]  # fmt: skip
+
+
+def _age(runtime: Runtime, seconds: float) -> None:
+    """Pretend every ping and disconnection happened ``seconds`` earlier."""
+    delta = dt.timedelta(seconds=seconds)
+    with runtime.sessions.begin() as session:
+        rows = session.execute(select(Host.id, Host.last_ping, Host.disconnected)).all()
+        session.execute(
+            update(Host),
+            [
+                {
+                    "id": row.id,
+                    "last_ping": row.last_ping and row.last_ping - delta,
+                    "disconnected": row.disconnected and row.disconnected - delta,
+                }
+                for row in rows
+            ],
+        )
+
+
+def _round(runtime: Runtime) -> lifecycle.TickResult:
+    with runtime.sessions.begin() as session:
+        monitored = lifecycle.monitored_hosts(session)
+    answered = lifecycle.ping_hosts(monitored, 1.0)
+    with runtime.sessions.begin() as session:
+        return lifecycle.apply_pings(session, monitored, answered, SETTINGS)
+
+
+def _status(runtime: Runtime, host_id: int) -> str:
+    with runtime.sessions() as session:
+        return str(session.scalar(select(Host.status).where(Host.id == host_id)))
+
+
+def _events(runtime: Runtime) -> list[str]:
+    with runtime.sessions() as session:
+        return list(session.scalars(select(Event.type).order_by(Event.id)))
+
+
+def test_silent_host_goes_alert_then_down_and_recovers_with_events(runtime: Runtime) -> None:
+    """A host whose driver stops answering is Alert once ``ping.interval * ping.timeout``
+    has passed since its last ping, Down a further timeout later, each change an event;
+    when it answers again it is Up (issue 4, item 3; REQ-OM-08)."""
+    first, second = _hosts(runtime, 2)
+    FakeHypervisor.silent = {"10.2.0.1"}
+    assert _round(runtime).changed == {}  # silent, but not for long yet
+    assert _status(runtime, first) == HostStatus.UP
+    _age(runtime, 151)
+    result = _round(runtime)
+    assert _status(runtime, first) == HostStatus.ALERT
+    assert _status(runtime, second) == HostStatus.UP  # it answered: last_ping refreshed
+    assert list(result.changed) == ["Alert"]
+    _age(runtime, 100)
+    _round(runtime)
+    assert _status(runtime, first) == HostStatus.ALERT  # not yet a timeout since Alert
+    _age(runtime, 51)
+    _round(runtime)
+    assert _status(runtime, first) == HostStatus.DOWN
+    assert _status(runtime, second) == HostStatus.UP
+    FakeHypervisor.silent = set()
+    _round(runtime)
+    assert _status(runtime, first) == HostStatus.UP
+    assert _events(runtime) == ["HOST.ALERT", "HOST.DOWN", "HOST.UP"]
+
+
+def test_unmanaged_cluster_hosts_are_not_pinged(runtime: Runtime) -> None:
+    """REQ-CL-06: unmanaging a cluster disconnects its hosts and the heartbeat leaves
+    them alone; managing it again brings them back Up at the next round."""
+    (host_id,) = _hosts(runtime, 1)
+    with runtime.sessions.begin() as session:
+        cluster = session.scalars(select(Cluster)).one()
+        clusters.update_cluster(session, cluster, managed_state="Unmanaged")
+    assert _status(runtime, host_id) == HostStatus.DISCONNECTED
+    assert _round(runtime).pinged == 0
+    with runtime.sessions.begin() as session:
+        cluster = session.scalars(select(Cluster)).one()
+        clusters.update_cluster(session, cluster, managed_state="Managed")
+    assert _status(runtime, host_id) == HostStatus.CONNECTING
+    _round(runtime)
+    assert _status(runtime, host_id) == HostStatus.UP
+
+
+def _statements_of_round(runtime: Runtime, silent: set[str]) -> int:
+    FakeHypervisor.silent = silent
+    _age(runtime, 151)
+    counter = StatementCounter()
+    with counter.on(runtime.engine):
+        result = _round(runtime)
+    assert result.changed  # the round did change states
+    return counter.count
+
+
+@pytest.mark.parametrize("count", [10, 200])
+def test_statements_per_round_do_not_grow_with_hosts(runtime: Runtime, count: int) -> None:
+    """A heartbeat round costs the same statements for 10 and 200 hosts, half of them
+    going Alert (with their events): set-based updates, batched event inserts."""
+    _hosts(runtime, count)
+    silent = {f"10.2.{i // 250}.{i % 250 + 1}" for i in range(0, count, 2)}
+    statements = _statements_of_round(runtime, silent)
+    assert statements <= 8, statements
+
+
+def test_monitor_tick_takes_the_lease_and_applies(runtime: Runtime) -> None:
+    """The task runs under the ``host.ping`` lease: a second server gets nothing to do."""
+    (host_id,) = _hosts(runtime, 1)
+    FakeHypervisor.silent = {"10.2.0.1"}
+    _age(runtime, 151)
+    result = HostMonitor(runtime).tick()
+    assert result is not None and result.changed == {"Alert": [result.changed["Alert"][0]]}
+    assert _status(runtime, host_id) == HostStatus.ALERT
+    other = Runtime.for_url(runtime.engine.url, "k", pm=runtime.pm)
+    other.msid = runtime.msid + 1
+    try:
+        assert HostMonitor(other).tick() is None
+    finally:
+        other.close()
