@@ -74,9 +74,10 @@ def _status(runtime: Runtime, host_id: int) -> str:
         return str(session.scalar(select(Host.status).where(Host.id == host_id)))
 
 
-def _events(runtime: Runtime) -> list[str]:
+def _events(runtime: Runtime) -> list[tuple[str, str]]:
     with runtime.sessions() as session:
-        return list(session.scalars(select(Event.type).order_by(Event.id)))
+        rows = session.execute(select(Event.type, Event.level).order_by(Event.id))
+        return [(row.type, row.level) for row in rows]
 
 
 def test_silent_host_goes_alert_then_down_and_recovers_with_events(runtime: Runtime) -> None:
@@ -102,7 +103,8 @@ def test_silent_host_goes_alert_then_down_and_recovers_with_events(runtime: Runt
     FakeHypervisor.silent = set()
     _round(runtime)
     assert _status(runtime, first) == HostStatus.UP
-    assert _events(runtime) == ["HOST.ALERT", "HOST.DOWN", "HOST.UP"]
+    assert _events(runtime) == [("ALERT.COMPUTE.HOST", "WARN"), ("ALERT.COMPUTE.HOST", "ERROR"),
+                                ("ALERT.COMPUTE.HOST", "INFO")]  # fmt: skip
 
 
 def test_unmanaged_cluster_hosts_are_not_pinged(runtime: Runtime) -> None:

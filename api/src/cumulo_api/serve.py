@@ -250,13 +250,24 @@ def serve(
 ) -> None:
     """Serve the CloudStack API and run the async jobs (stops on SIGTERM/SIGINT)."""
     pm = ctx.find_object(pluggy.PluginManager)
+    deployment = None
     if embedded:
-        from cumulo.embedded import open_embedded
+        from cumulo.embedded import open_embedded, use_simulator_state
         from cumulo.plugins import get_plugin_manager
 
-        open_embedded(pm or get_plugin_manager())
+        pm = pm or get_plugin_manager()
+        deployment = open_embedded(pm)
+        # Set before any child starts: they inherit it, so the API workers, the job
+        # worker and the demo below share one simulation beside the database.
+        use_simulator_state(deployment.data_dir)
     conf = conf_dir()
     key, msid, port = _prepare(conf, pm)
+    if deployment is not None and deployment.created and pm is not None:
+        from cumulo.embedded import add_demo_zone
+
+        # A new embedded cloud comes with the demo zone (the README's run command);
+        # later runs reuse whatever the operator made of it.
+        add_demo_zone(deployment, pm, management_key=key, msid=msid)
     base = [sys.executable, "-m", "cumulo_api.serve"]
     listener = ["--conf", str(conf), "--threads", str(threads)]
     children = [

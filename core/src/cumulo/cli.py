@@ -25,6 +25,7 @@ BUILTIN_COMMANDS = (
     "cumulo.setup.cli:setup_databases",
     "cumulo.setup.admin_cli:admin",
     "cumulo.embedded:embedded",
+    "cumulo.demo:demo",
 )
 
 

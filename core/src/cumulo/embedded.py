@@ -7,18 +7,22 @@ and migrates it to this version's schema, as ``cumulo db upgrade`` does. Then it
 where everything is and which plugins and drivers are loaded.
 
 ``cumulo serve --embedded`` (the README's run command, ``./dev run``) does the same
-first step through :func:`open_embedded` and then serves the API and runs the jobs. This
+first step through :func:`open_embedded`, keeps the simulator's state beside the
+database (:func:`use_simulator_state`), adds the demo zone when it has just created the
+deployment (:func:`add_demo_zone`), and then serves the API and runs the jobs. This
 stays a thin orchestration on purpose: a sequence of calls into the modules that own
 each step.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import pluggy
+from sqlalchemy import URL
 
 from cumulo.crypto import DEFAULT_ALGORITHM
 from cumulo.secret_key import DEFAULT_WEB_PORT, SecretKeyError, obtain_management_key
@@ -28,6 +32,11 @@ from cumulo.setup.arguments import local_ip
 from cumulo.setup.errors import SetupError
 from cumulo.setup.publish import properties_path
 from cumulo.setup.sqlite import EmbeddedFiles, default_data_dir, has_tables
+
+SIMULATOR_STATE_ENV = "CUMULO_SIMULATOR_STATE"
+"""The variable naming the simulator's shared state file (plugins/simulator/README.md);
+read by the simulator plugin in every process, set here so it follows the data dir."""
+SIMULATOR_STATE_FILE = "simulator.sqlite"
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,11 @@ class EmbeddedDeployment:
     cloud: str
     usage: str
     created: bool
+
+    @property
+    def data_dir(self) -> Path:
+        """The directory of the cloud database: where the deployment's files live."""
+        return Path(self.cloud).absolute().parent
 
 
 DEFAULT_KEYS = flows.Keys("file", notices.DEFAULT_KEY, notices.DEFAULT_KEY, DEFAULT_ALGORITHM)
@@ -147,3 +161,55 @@ def embedded(ctx: click.Context, data_dir: Path | None) -> None:
     open_embedded(pm, data_dir)
     click.echo("\nPlugins and drivers:")
     click.echo(render_table(collect_rows(pm)))
+
+
+def data_dir_for(url: URL, conf: Path) -> Path:
+    """The data directory of the deployment whose cloud database is ``url``: the SQLite
+    file's directory, else (a database server) ``<conf>/../data``."""
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database)).absolute().parent
+    return default_data_dir(conf)
+
+
+def use_simulator_state(data_dir: Path) -> Path:
+    """Make the simulator keep its shared state in ``data_dir`` for this process and the
+    children it starts, unless ``CUMULO_SIMULATOR_STATE`` already names a file.
+
+    Why: the simulator's own default is ``<conf>/../data``, which is not the data
+    directory of a deployment created with ``--data-dir`` or moved since; the API
+    workers, the job worker and the demo must all read the same simulated hosts.
+
+    :return: the state file in effect.
+    """
+    configured = os.environ.get(SIMULATOR_STATE_ENV, "").strip()
+    if configured:
+        return Path(configured)
+    state = data_dir / SIMULATOR_STATE_FILE
+    os.environ[SIMULATOR_STATE_ENV] = str(state)
+    return state
+
+
+def add_demo_zone(
+    deployment: EmbeddedDeployment,
+    pm: pluggy.PluginManager,
+    *,
+    management_key: str,
+    msid: int | None = None,
+) -> None:
+    """Create the demo zone (:mod:`cumulo.demo`) in ``deployment``, secondary storage
+    in its data directory, and say what was created.
+
+    :param management_key: the key of the deployment's ``db.properties``.
+    :param msid: the management server the demo hosts are connected to.
+    :raises click.ClickException: a step of the demo failed (one line).
+    """
+    from cumulo.demo import DemoError, ensure_demo_zone, report
+    from cumulo.runtime import Runtime
+
+    runtime = Runtime.from_conf(deployment.conf_dir, management_key=management_key, pm=pm)
+    try:
+        report(ensure_demo_zone(runtime, deployment.data_dir, msid=msid))
+    except DemoError as exc:
+        raise click.ClickException(f"{exc} (fix it, then run 'cumulo demo')") from None
+    finally:
+        runtime.close()

@@ -1,6 +1,7 @@
 """Response views of the topology objects, with 4.1's field names and order
 (response-fields-4.1.tsv: ZoneResponse, PodResponse, PhysicalNetworkResponse,
-TrafficTypeResponse, ProviderResponse, VlanIpRangeResponse, RegionResponse).
+TrafficTypeResponse, ProviderResponse, VlanIpRangeResponse, RegionResponse,
+StorageNetworkIpRangeResponse).
 
 Pure functions over rows already loaded: a list page costs its one query.
 """
@@ -15,6 +16,7 @@ from cumulo.infra.models import (
     PhysicalNetworkTrafficType,
     Pod,
     Region,
+    StorageNetworkIpRange,
     VlanIpRange,
     VlanType,
     Zone,
@@ -50,6 +52,9 @@ VLAN_RANGE_FIELDS = (
     "ip6cidr",
 )  # fmt: skip
 REGION_FIELDS = ("id", "name", "endpoint")
+STORAGE_RANGE_FIELDS = (
+    "id", "vlan", "podid", "startip", "endip", "gateway", "networkid", "zoneid", "netmask",
+)  # fmt: skip
 
 
 def zone_fields(zone: Zone, domain: Domain | None, *, admin: bool) -> Fields:
@@ -178,3 +183,18 @@ def vlan_range_fields(
 def region_fields(region: Region) -> Fields:
     """A region (ids are the operator's small integers)."""
     return {"id": region.id, "name": region.name, "endpoint": region.end_point}
+
+
+def storage_range_fields(row: StorageNetworkIpRange, pod: Pod, zone: Zone) -> Fields:
+    """A storage network IP range (``networkid`` stays absent until system networks
+    exist)."""
+    return {
+        "id": row.uuid,
+        "vlan": row.vlan,
+        "podid": pod.uuid,
+        "startip": row.start_ip,
+        "endip": row.end_ip,
+        "gateway": row.gateway,
+        "zoneid": zone.uuid,
+        "netmask": row.netmask,
+    }

@@ -7,7 +7,11 @@ Every ``cluster.heartbeat.interval`` the loop
    the in-progress jobs of every stopped server (:func:`cumulo.jobs.mshost.take_over`);
 
 and every :data:`PURGE_EVERY` seconds, under the ``purge`` lease, deletes jobs finished
-more than ``job.expire.minutes`` ago and expired login sessions. Each step is its own
+more than ``job.expire.minutes`` ago and expired login sessions. Beside that loop, in a
+thread of its own, the host heartbeat (:class:`cumulo.infra.hosts.monitor.HostMonitor`)
+pings the cloud's hosts every ``ping.interval`` under the ``host.ping`` lease: a round
+may wait up to a ping timeout on silent hosts, which must not delay this server's own
+heartbeat past ``cluster.heartbeat.threshold``. Each step is its own
 short transaction, so one failing (the database restarting, say) is logged and retried
 at the next round without stopping the loop. Leases make each singleton task run on
 one server at a time however many share the database.
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from cumulo.infra.hosts.monitor import HostMonitor
 from cumulo.jobs import lease, mshost
 from cumulo.jobs.purge import EXPIRE_KEY, purge_expired
 from cumulo.runtime import Runtime
@@ -69,16 +74,22 @@ class Timing:
 
 
 class BackgroundTasks:
-    """Heartbeat, takeover and purge for one management server (``runtime.msid``).
+    """Heartbeat, takeover, purge and host pings for one management server
+    (``runtime.msid``).
 
     :param runtime: the process's runtime; its ``msid`` and ``server_name`` identify
         the server in ``mshost``.
     :param ip: the address shown in ``mshost.ip``.
+    :param host_monitor: also run the host heartbeat from :meth:`start` to :meth:`stop`
+        (off for tests that drive :class:`HostMonitor` rounds themselves).
     """
 
-    def __init__(self, runtime: Runtime, ip: str | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, ip: str | None = None, *, host_monitor: bool = True
+    ) -> None:
         self.runtime = runtime
         self.ip = ip
+        self.host_monitor = HostMonitor(runtime) if host_monitor else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_purge = 0.0
@@ -94,15 +105,21 @@ class BackgroundTasks:
             mshost.register(session, self.runtime.msid, self.runtime.server_name, self.ip)
 
     def start(self) -> None:
-        """Register, then run the loop in a daemon thread until :meth:`stop`."""
+        """Register, then run the loop in a daemon thread until :meth:`stop`, and the
+        host heartbeat in another."""
         self.register()
         self._thread = threading.Thread(target=self._loop, name="cumulo-background", daemon=True)
         self._thread.start()
+        if self.host_monitor is not None:
+            self.host_monitor.start()
 
     def stop(self) -> None:
-        """Stop the loop, mark this server ``Down`` and give its leases up, so another
-        server takes over at once what this one leaves unfinished."""
+        """Stop the loop and the host heartbeat, mark this server ``Down`` and give its
+        leases up, so another server takes over at once what this one leaves unfinished."""
         self._stop.set()
+        if self.host_monitor is not None:
+            # Releases ``host.ping`` itself: another server pings at its next round.
+            self.host_monitor.stop()
         if self._thread is not None:
             self._thread.join()
         self._guarded("shutdown", self._sign_off)

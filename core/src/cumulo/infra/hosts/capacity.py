@@ -4,9 +4,16 @@
 the per-host numbers are materialised on the host row itself (``cpus * speed``,
 ``total_memory``, ``free_cpu``, ``free_memory``), so a listing is one ``GROUP BY`` over
 the sources below, grouped per zone, per pod (``podid``) or per cluster (``clusterid``),
-as 4.1's ``ListCapacityCmd`` groups. Other packages add their capacity types
-(storage, IP addresses) with :func:`register_source`; a source is a ``SELECT`` of
-``type, data_center_id, pod_id, cluster_id, used, total`` rows.
+as 4.1's ``ListCapacityCmd`` groups. Other packages add their capacity types with
+:func:`register_source`; a source is a ``SELECT`` of ``type, data_center_id, pod_id,
+cluster_id, used, total`` rows.
+
+Registered here: memory (0) and CPU (1) from the hosts; primary storage (2, used of
+total, and 3, allocated to volumes of total) from the pools' materialised columns, with
+the rules of :func:`cumulo.infra.storage.capacity.pool_capacity_totals`; public IPs (4)
+and direct-attached IPs (8) counted from ``user_ip_address`` by range type; a pod's
+reserved system IPs (5) from its range ends. Every source is one ``SELECT`` folded into
+the listing's single statement, whatever the number of hosts, pools and addresses.
 """
 
 from __future__ import annotations
@@ -15,12 +22,13 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Select, desc, func, literal, select, union_all
+from sqlalchemy import Select, case, desc, func, literal, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from cumulo.db.listing import DEFAULT_PAGE_SIZE, fetch_page
 from cumulo.infra.hosts.models import Cluster, Host, HostType
-from cumulo.infra.models import Pod, Zone
+from cumulo.infra.models import IpState, Pod, UserIpAddress, VlanIpRange, VlanType, Zone
+from cumulo.infra.storage.models import PoolScope, StoragePool, StoragePoolStatus
 from cumulo.sdk.errors import InvalidParameterValue
 
 
@@ -80,8 +88,89 @@ def _cpu() -> Select[*tuple[Any, ...]]:
     ).where(*_routing_hosts())
 
 
+def _live_shared_pools() -> Any:
+    # As pool_capacity_totals: pools being removed do not count, pools in maintenance
+    # do (their capacity comes back), host-local pools are type 9, not 2/3.
+    return (
+        StoragePool.removed.is_(None),
+        StoragePool.status != StoragePoolStatus.REMOVED.value,
+        StoragePool.scope == PoolScope.CLUSTER.value,
+    )
+
+
+def _storage() -> Select[*tuple[Any, ...]]:
+    return select(
+        literal(int(CapacityType.STORAGE)).label("type"),
+        StoragePool.data_center_id,
+        StoragePool.pod_id,
+        StoragePool.cluster_id,
+        func.coalesce(StoragePool.used_bytes, 0).label("used"),
+        func.coalesce(StoragePool.capacity_bytes, 0).label("total"),
+    ).where(*_live_shared_pools())
+
+
+def _storage_allocated() -> Select[*tuple[Any, ...]]:
+    # What volumes reserve; no volume exists before the compute issue, so 0 — as
+    # pool_capacity_totals reports it. Then: a sum over volumes joined here.
+    return select(
+        literal(int(CapacityType.STORAGE_ALLOCATED)).label("type"),
+        StoragePool.data_center_id,
+        StoragePool.pod_id,
+        StoragePool.cluster_id,
+        literal(0).label("used"),
+        func.coalesce(StoragePool.capacity_bytes, 0).label("total"),
+    ).where(*_live_shared_pools())
+
+
+def _addresses(capacity_type: CapacityType, vlan_type: VlanType) -> Source:
+    """Addresses of one range type: one row per range (a ``GROUP BY`` over the range's
+    indexed ``vlan_db_id``), used being the addresses not ``Free``."""
+
+    def source() -> Select[*tuple[Any, ...]]:
+        taken = case((UserIpAddress.state == IpState.FREE.value, 0), else_=1)
+        return (
+            select(
+                literal(int(capacity_type)).label("type"),
+                VlanIpRange.data_center_id,
+                VlanIpRange.pod_id,
+                null().label("cluster_id"),
+                func.sum(taken).label("used"),
+                func.count(UserIpAddress.id).label("total"),
+            )
+            .join(UserIpAddress, UserIpAddress.vlan_db_id == VlanIpRange.id)
+            .where(VlanIpRange.vlan_type == vlan_type.value)
+            .group_by(VlanIpRange.id, VlanIpRange.data_center_id, VlanIpRange.pod_id)
+        )
+
+    return source
+
+
+def _private_ips() -> Select[*tuple[Any, ...]]:
+    # A pod's reserved system range (start-end, both included). Nothing takes one of
+    # its addresses before system VMs exist, so none is used yet.
+    return select(
+        literal(int(CapacityType.PRIVATE_IP)).label("type"),
+        Pod.data_center_id,
+        Pod.id.label("pod_id"),
+        null().label("cluster_id"),
+        literal(0).label("used"),
+        (Pod.reserved_end_num - Pod.reserved_start_num + 1).label("total"),
+    )
+
+
 register_source(CapacityType.MEMORY, _memory)
 register_source(CapacityType.CPU, _cpu)
+register_source(CapacityType.STORAGE, _storage)
+register_source(CapacityType.STORAGE_ALLOCATED, _storage_allocated)
+register_source(
+    CapacityType.VIRTUAL_NETWORK_PUBLIC_IP,
+    _addresses(CapacityType.VIRTUAL_NETWORK_PUBLIC_IP, VlanType.VIRTUAL_NETWORK),
+)
+register_source(CapacityType.PRIVATE_IP, _private_ips)
+register_source(
+    CapacityType.DIRECT_ATTACHED_PUBLIC_IP,
+    _addresses(CapacityType.DIRECT_ATTACHED_PUBLIC_IP, VlanType.DIRECT_ATTACHED),
+)
 
 
 def capacity_query(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
-from cumulo.db.listing import DEFAULT_PAGE_SIZE, fetch_page
+from cumulo.db.listing import DEFAULT_PAGE_SIZE, page_window
 from cumulo.infra.hosts.models import Cluster, Host, HostTag
 from cumulo.infra.models import Pod, Zone
 from cumulo.sdk.errors import InvalidParameterValue
@@ -57,35 +57,10 @@ def _ha_clause(ha_tag: str | None) -> Any:
     return exists().where(tag.host_id == Host.id, tag.tag == ha_tag)
 
 
-def host_query(filters: HostFilter, ha_tag: str | None) -> Select[*tuple[Any, ...]]:
-    """The ordered statement of live hosts matching ``filters``, with the extra columns
-    :func:`cumulo.infra.hosts.views.host_fields` reads."""
-    tags = (
-        select(func.group_concat(HostTag.tag))
-        .where(HostTag.host_id == Host.id)
-        .correlate(Host)
-        .scalar_subquery()
-    )
-    ha = _ha_clause(ha_tag)
-    stmt = (
-        select(
-            *Host.__table__.c,
-            Zone.uuid.label("zone_uuid"),
-            Zone.name.label("zone_name"),
-            Pod.uuid.label("pod_uuid"),
-            Pod.name.label("pod_name"),
-            Cluster.uuid.label("cluster_uuid"),
-            Cluster.name.label("cluster_name"),
-            Cluster.cluster_type.label("cluster_type"),
-            tags.label("host_tags"),
-            ha.label("ha_host"),
-        )
-        .join(Zone, Host.data_center_id == Zone.id)
-        .outerjoin(Pod, Host.pod_id == Pod.id)
-        .outerjoin(Cluster, Host.cluster_id == Cluster.id)
-        .where(Host.removed.is_(None))
-        .order_by(Host.id)
-    )
+def _matching(filters: HostFilter, ha_tag: str | None) -> Select[int]:
+    """The ids of the live hosts matching ``filters``: the ``host`` table alone (and
+    ``host_tags`` for ``hahost=``), so counting them touches no joined table."""
+    stmt = select(Host.id).where(Host.removed.is_(None))
     equal = {
         Host.id: filters.host_id,
         Host.name: filters.name,
@@ -102,8 +77,41 @@ def host_query(filters: HostFilter, ha_tag: str | None) -> Select[*tuple[Any, ..
     if filters.keyword:
         stmt = stmt.where(Host.name.contains(filters.keyword, autoescape=True))
     if filters.ha_host is not None:
+        ha = _ha_clause(ha_tag)
         stmt = stmt.where(ha if filters.ha_host else ~ha)
     return stmt
+
+
+def _page_statement(page_ids: Any, ha_tag: str | None) -> Select[*tuple[Any, ...]]:
+    """The response columns of the hosts in the subquery ``page_ids`` (columns ``id``
+    and ``total``), ordered by id, ``total`` last."""
+    tags = (
+        select(func.group_concat(HostTag.tag))
+        .where(HostTag.host_id == Host.id)
+        .correlate(Host)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            *Host.__table__.c,
+            Zone.uuid.label("zone_uuid"),
+            Zone.name.label("zone_name"),
+            Pod.uuid.label("pod_uuid"),
+            Pod.name.label("pod_name"),
+            Cluster.uuid.label("cluster_uuid"),
+            Cluster.name.label("cluster_name"),
+            Cluster.cluster_type.label("cluster_type"),
+            tags.label("host_tags"),
+            _ha_clause(ha_tag).label("ha_host"),
+            page_ids.c.total,
+        )
+        .select_from(page_ids)
+        .join(Host, Host.id == page_ids.c.id)
+        .join(Zone, Host.data_center_id == Zone.id)
+        .outerjoin(Pod, Host.pod_id == Pod.id)
+        .outerjoin(Cluster, Host.cluster_id == Cluster.id)
+        .order_by(page_ids.c.id)
+    )
 
 
 def host_rows(
@@ -115,10 +123,34 @@ def host_rows(
     pagesize: int | None = None,
     max_page_size: int = DEFAULT_PAGE_SIZE,
 ) -> tuple[list[Mapping[str, Any]], int]:
-    """One page of hosts as mappings, and the total: one statement (two past the end)."""
-    stmt = host_query(filters, ha_tag)
-    names = [column.name for column in stmt.selected_columns]
-    rows, total = fetch_page(
-        session, stmt, page=page, pagesize=pagesize, max_page_size=max_page_size
-    )
-    return [dict(zip(names, row, strict=True)) for row in rows], total
+    """One page of hosts as mappings (the columns
+    :func:`cumulo.infra.hosts.views.host_fields` reads), and the total.
+
+    One statement (two past the end), as :func:`cumulo.db.listing.fetch_page`, but
+    shaped so that a page costs O(page) joins and subqueries, not O(matching hosts):
+    the inner query pages the matching ids with ``COUNT(*) OVER ()`` on the ``host``
+    table alone; only the page's ids are then joined to their zone, pod and cluster
+    names, tags and HA flag. (The window over the joined statement made both
+    databases compute the tags and HA ``EXISTS`` of every matching host, to return
+    500: 85 ms a page at 10,000 hosts on SQLite, against 8 ms for the raw page.)
+
+    :raises InvalidParameterValue: ``page``/``pagesize`` break 4.1's rules.
+    """
+    offset, limit = page_window(page, pagesize, max_page_size)
+    matching = _matching(filters, ha_tag)
+    page_ids = matching.add_columns(func.count().over().label("total"))
+    page_ids = page_ids.order_by(Host.id).offset(offset)
+    if limit is not None:
+        page_ids = page_ids.limit(limit)
+    stmt = _page_statement(page_ids.subquery("page_ids"), ha_tag)
+    names = [column.name for column in stmt.selected_columns][:-1]
+    rows = session.execute(stmt).all()
+    if rows:
+        total = int(rows[0][-1])
+    elif offset == 0:
+        total = 0
+    else:  # past the end: the window saw no row, so count on its own
+        total = int(
+            session.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
+        )
+    return [dict(zip(names, row[:-1], strict=True)) for row in rows], total

@@ -12,9 +12,11 @@ number of statements whatever the number of hosts (DESIGN.md §3):
    one bringing back to ``Up`` those that answered from another state; one moving to
    ``Alert`` the hosts silent for longer than ``ping.interval * ping.timeout`` (4.1's
    ``ping.timeout`` is a multiplier, default 2.5); one moving to ``Down`` those still
-   silent a further timeout after they went ``Alert``; and one multi-row ``INSERT`` per
-   kind of change of the events recording them (``HOST.ALERT``, ``HOST.DOWN``,
-   ``HOST.UP``).
+   silent a further timeout after they went ``Alert``; and one multi-row ``INSERT`` of
+   the events recording every change (:func:`cumulo.events.recorder.record_many`, type
+   ``ALERT.COMPUTE.HOST`` — 4.1's ``ALERT_TYPE_HOST`` —, level ``WARN`` for Alert,
+   ``ERROR`` for Down, ``INFO`` for back Up), published to ``cumulo_event`` observers
+   once the round commits.
 
 Each ``UPDATE`` repeats its condition on status and age, so a host whose state another
 server changed meanwhile (a reconnect, a delete) is not overwritten. ID lists are
@@ -29,13 +31,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cumulo.accounts.models import Account
-from cumulo.db.base import new_uuid
-from cumulo.events.models import Event
-from cumulo.events.recorder import SYSTEM_ACCOUNT_ID, SYSTEM_USER_ID
+from cumulo.events.recorder import NewEvent, record_many
+from cumulo.events.types import ALERT_COMPUTE_HOST
 from cumulo.infra.hosts.connection import driver_for, ping_ref
 from cumulo.infra.hosts.models import Cluster, Host, HostStatus, HostType, ManagedState
 from cumulo.jobs.clock import db_now
@@ -49,17 +49,16 @@ INTERVAL_KEY = "ping.interval"
 TIMEOUT_KEY = "ping.timeout"
 CHUNK = 10_000
 """Most ids in one ``IN`` list (SQLite allows 32766 parameters, MariaDB far more)."""
-EVENT_CHUNK = 2_000
-"""Most event rows in one multi-row ``INSERT``."""
 
 MONITORED = (HostStatus.UP, HostStatus.CONNECTING, HostStatus.ALERT, HostStatus.DOWN)
 
-EVENT_TYPES = {
-    HostStatus.ALERT: ("HOST.ALERT", "WARN"),
-    HostStatus.DOWN: ("HOST.DOWN", "ERROR"),
-    HostStatus.UP: ("HOST.UP", "INFO"),
+EVENT_LEVELS = {
+    HostStatus.ALERT: "WARN",
+    HostStatus.DOWN: "ERROR",
+    HostStatus.UP: "INFO",
 }
-"""Event type and level recorded when a host enters each status."""
+"""The level of the ``ALERT.COMPUTE.HOST`` event recorded when a host enters each
+status (4.1 has one alert type for all three; the level and text tell them apart)."""
 
 
 @dataclass(frozen=True)
@@ -243,51 +242,30 @@ def apply_pings(
             Host.status == HostStatus.ALERT.value,
             status=HostStatus.DOWN.value,
         )
-    for status, changed in (
-        (HostStatus.UP, back),
-        (HostStatus.ALERT, to_alert),
-        (HostStatus.DOWN, to_down),
-    ):
+    changes = ((HostStatus.UP, back), (HostStatus.ALERT, to_alert), (HostStatus.DOWN, to_down))
+    for status, changed in changes:
         if changed:
             result.changed[status.value] = [h.uuid for h in changed]
-            _record(session, status, changed, now)
+    # Every change of the round in one INSERT, published after the round commits.
+    record_many(
+        session,
+        [_event(status, host) for status, changed in changes for host in changed],
+        created=now,
+    )
     return result
 
 
-def _record(
-    session: Session, status: HostStatus, hosts: Sequence[MonitoredHost], now: dt.datetime
-) -> None:
-    """One ``event`` row per changed host, all in one multi-row ``INSERT``.
-
-    Not :func:`cumulo.events.record`: that adds ORM rows, which SQLite and MariaDB flush
-    one ``INSERT`` per row, and a mass failure (a switch dying under 5,000 hosts) must
-    not cost 5,000 statements. The rows are exactly what ``record`` writes for the
-    ``system`` account; they are not published to ``cumulo_event`` observers (a batch
-    publisher in :mod:`cumulo.events` would be the place for that).
-    """
-    owner = session.get(Account, SYSTEM_ACCOUNT_ID)
-    if owner is None:  # pragma: no cover - seeded by setup-databases
-        raise ValueError("the system account is missing; the database is not seeded")
-    event_type, level = EVENT_TYPES[status]
+def _event(status: HostStatus, host: MonitoredHost) -> NewEvent:
+    """The event recording that ``host`` entered ``status``; 4.1's alert subjects say
+    "Host disconnected" / "Host is down", with the host's name and id."""
     suffix = " answering pings" if status == HostStatus.UP else " after missing its pings"
-    rows = [
-        {
-            "uuid": new_uuid(),
-            "type": event_type,
-            "state": "Completed",
-            "description": (
-                f"Host {host.name} ({host.uuid}) went from {host.status} to {status.value}" + suffix
-            ),
-            "user_id": SYSTEM_USER_ID,
-            "account_id": owner.id,
-            "domain_id": owner.domain_id,
-            "created": now,
-            "level": level,
-            "start_id": 0,
-            "archived": False,
-        }
-        for host in hosts
-    ]
-    # 12 parameters a row: chunks stay under SQLite's 32766-parameter limit.
-    for start in range(0, len(rows), EVENT_CHUNK):
-        session.execute(insert(Event).values(rows[start : start + EVENT_CHUNK]))
+    return NewEvent(
+        type=ALERT_COMPUTE_HOST,
+        level=EVENT_LEVELS[status],
+        description=(
+            f"Host {host.name} ({host.uuid}) went from {host.status} to {status.value}" + suffix
+        ),
+        resource_type="Host",
+        resource_uuid=host.uuid,
+        details={"from": host.status, "to": status.value, "hypervisor": host.hypervisor},
+    )
