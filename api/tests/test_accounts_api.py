@@ -321,21 +321,45 @@ def test_delete_domain_job_with_and_without_cleanup(
     assert _call(api, admin_keys, "listDomainChildren") == {}
 
 
-def test_mark_default_zone_answers_431_until_zones_exist(
+def test_mark_default_zone_for_account(
     api: falcon.testing.TestClient, runtime: Runtime, admin_keys: Keys
 ) -> None:
-    started = _call(
+    root = runtime_root(runtime)
+    unknown = _call(
         api,
         admin_keys,
         "markDefaultZoneForAccount",
         account="admin",
-        domainid=runtime_root(runtime),
+        domainid=root,
         zoneid="11111111-2222-4333-8444-555555555555",
     )
     _run_jobs(runtime)
-    failed = _job(api, admin_keys, started)
+    failed = _job(api, admin_keys, unknown)
     assert failed["jobresult"]["errorcode"] == 431
     assert "zoneid" in failed["jobresult"]["errortext"]
+
+    zone = _call(
+        api,
+        admin_keys,
+        "createZone",
+        name="Marked",
+        dns1="8.8.8.8",
+        internaldns1="10.0.0.2",
+        networktype="Basic",
+    )["zone"]
+    marked = _call(
+        api,
+        admin_keys,
+        "markDefaultZoneForAccount",
+        account="admin",
+        domainid=root,
+        zoneid=zone["id"],
+    )
+    _run_jobs(runtime)
+    account = _job(api, admin_keys, marked)["jobresult"]["account"]
+    assert account["name"] == "admin" and account["defaultzoneid"] == zone["id"]
+    [listed] = _call(api, admin_keys, "listAccounts", name="admin")["account"]
+    assert listed["defaultzoneid"] == zone["id"]
 
 
 def test_get_user_by_api_key(api: falcon.testing.TestClient, admin_keys: Keys) -> None:

@@ -32,11 +32,13 @@ from cumulo.accounts.lookup import active_account_by_name
 from cumulo.accounts.models import Account, AccountDetail, AccountType, Domain, User
 from cumulo.accounts.views import AccountLike, DomainLike, UserLike
 from cumulo.db.listing import fetch_rows
+from cumulo.infra.models import Zone
 from cumulo.sdk.api import CallContext, Role
 from cumulo.sdk.errors import InvalidParameterValue
 
 _ACCOUNTS, _DOMAINS = Account.__table__, Domain.__table__
 _USERS, _DETAILS = User.__table__, AccountDetail.__table__
+_ZONES = Zone.__table__
 
 _LISTED = (
     select(
@@ -48,6 +50,10 @@ _LISTED = (
         .where(_DETAILS.c.account_id == _ACCOUNTS.c.id)
         .exists()
         .label("has_details"),
+        select(_ZONES.c.uuid)
+        .where(_ZONES.c.id == _ACCOUNTS.c.default_zone_id)
+        .scalar_subquery()
+        .label("default_zone_uuid"),
     )
     .join(_DOMAINS, _ACCOUNTS.c.domain_id == _DOMAINS.c.id)
     # 4.1 never lists removed accounts, the system account or project accounts.

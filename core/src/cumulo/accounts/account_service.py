@@ -342,6 +342,28 @@ def enable_account(ctx: CallContext, session: Session, account: Account) -> Acco
     return account
 
 
+def mark_default_zone(
+    ctx: CallContext, session: Session, account: Account, zone_id: int, zone_uuid: str
+) -> Account:
+    """Make ``zone_id`` the zone ``account``'s resources go to by default (4.1
+    ``markDefaultZoneForAccount``). The zone is resolved by the caller, so a missing one
+    is a 431 naming ``zoneid`` before anything changes.
+
+    :raises PermissionDenied: the system account, or not the caller's to change.
+    """
+    check_account_management(ctx, session, account)
+    account.default_zone_id = zone_id
+    session.flush()
+    _record(
+        session,
+        ctx,
+        audit.ACCOUNT_MARK_DEFAULT_ZONE,
+        f"marking zone {zone_uuid} default for account",
+        account,
+    )
+    return account
+
+
 def set_account_enabled(account: Account) -> None:
     """Mark ``account`` enabled (``enableUser`` re-enables the account too)."""
     account.state = AccountState.ENABLED.value

@@ -223,6 +223,7 @@ def account_fields(
     domain: DomainLike,
     users: Sequence[Fields],
     details: Mapping[str, str] | None,
+    default_zone_uuid: str | None = None,
 ) -> Fields:
     """An ``AccountResponse`` with its nested ``user`` list.
 
@@ -232,6 +233,7 @@ def account_fields(
     :param users: the account's users, already rendered by :func:`user_fields`.
     :param details: the ``accountdetails`` map; empty or ``None`` leaves it out (4.1's
         ``ApiDBUtils.getAccountDetails`` gives null for none).
+    :param default_zone_uuid: the public id of the account's default zone, if marked.
     """
     fields: Fields = {
         "id": account.uuid,
@@ -239,8 +241,7 @@ def account_fields(
         "accounttype": account.type,
         "domainid": domain.uuid,
         "domain": domain.name,
-        # A zone's public id once zones exist; the column holds an internal id.
-        "defaultzoneid": None,
+        "defaultzoneid": default_zone_uuid,
         "receivedbytes": 0,
         "sentbytes": 0,
     }

@@ -1,6 +1,6 @@
 """The 4.1 account commands: createAccount, updateAccount, deleteAccount (async),
 disableAccount (async), enableAccount, lockAccount, listAccounts and
-markDefaultZoneForAccount (async; answers 431 until zones exist)."""
+markDefaultZoneForAccount (async)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from cumulo.accounts.commands.support import (
     encode_password,
     paging,
 )
-from cumulo.accounts.lookup import find_account, invalid_id
+from cumulo.accounts.lookup import find_account
 from cumulo.accounts.models import Account
 from cumulo.accounts.validation import details_map
+from cumulo.infra.lookup import find_zone
 from cumulo.sdk.api import (
     ALL_ROLES,
     ANY_ADMIN,
@@ -140,10 +141,12 @@ def _list_accounts(call: Call) -> ListResult:
 
 
 def _mark_default_zone(call: Call) -> ObjectResult:
-    # 4.1 resolves every id before running the command, in declaration order; no zone
-    # exists yet, so once the domain is found the zone id is always unknown.
-    domain_param(call)
-    raise invalid_id("zoneid", call.params["zoneid"])
+    # 4.1 resolves every id before running the command, in declaration order: the
+    # account (within its domain), then the zone.
+    account = _named_account(call)
+    zone = find_zone(call.session, call.params["zoneid"], "zoneid")
+    account = account_service.mark_default_zone(call.ctx, call.session, account, zone.id, zone.uuid)
+    return account_result(call, account)
 
 
 _ACCOUNT_BY_NAME = (

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import select
+
 from cumulo.accounts import lookup, views
 from cumulo.accounts.domains import parent_of
 from cumulo.accounts.models import Account, Domain, User
@@ -19,6 +21,7 @@ from cumulo.auth import passwords
 from cumulo.auth.keys import reveal_stored_secret
 from cumulo.crypto import DEFAULT_ALGORITHM, CryptoError, unwrap_enc
 from cumulo.db.listing import DEFAULT_PAGE_SIZE
+from cumulo.infra.models import Zone
 from cumulo.sdk.api import Call, Fields, ListResult
 
 logger = logging.getLogger(__name__)
@@ -115,12 +118,23 @@ def account_fields(
     users: Sequence[UserLike],
     details: Mapping[str, str] | None,
 ) -> Fields:
-    """An ``AccountResponse`` with its users, as this caller may see them."""
+    """An ``AccountResponse`` with its users, as this caller may see them.
+
+    A listed row carries its default zone's public id (``default_zone_uuid``, joined in
+    the page's query); a single account looks it up, and only when one is marked.
+    """
+    zone_uuid = getattr(account, "default_zone_uuid", None)
+    zone_id = getattr(account, "default_zone_id", None)
+    if zone_uuid is None and zone_id is not None:
+        zone_uuid = call.session.execute(
+            select(Zone.uuid).where(Zone.id == zone_id)
+        ).scalar_one_or_none()
     return views.account_fields(
         account,
         domain,
         [user_fields(call, user, account, domain) for user in users],
         details,
+        zone_uuid,
     )
 
 
