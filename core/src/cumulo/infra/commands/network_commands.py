@@ -6,7 +6,18 @@ from __future__ import annotations
 
 from cumulo.accounts.lookup import find_domain
 from cumulo.infra import physical_networks, providers, traffic_types, views
-from cumulo.infra.commands.support import created_uuid, paging
+from cumulo.infra.commands.support import (
+    KVM_NETWORK_LABEL,
+    PAGING,
+    PHYSICAL_NETWORK_ID,
+    PHYSICAL_NETWORK_TAGS,
+    SERVICE_LIST,
+    TRAFFIC_TYPE_ID,
+    VMWARE_NETWORK_LABEL,
+    XEN_NETWORK_LABEL,
+    created_uuid,
+    paging,
+)
 from cumulo.infra.lookup import find_physical_network, find_zone
 from cumulo.infra.network_services import PROVIDERS, SERVICES, TRAFFIC_IMPLEMENTORS
 from cumulo.infra.rules import choice
@@ -268,12 +279,7 @@ COMMANDS = (
                     " and Pod in Basic"
                 ),
             ),
-            Param(
-                "tags",
-                ParamType.LIST,
-                description="Tag the physical network",
-                item_type=ParamType.STRING,
-            ),
+            PHYSICAL_NETWORK_TAGS,
             Param(
                 "isolationmethods",
                 ParamType.LIST,
@@ -286,18 +292,7 @@ COMMANDS = (
         is_async=True,
         response_name="createphysicalnetworkresponse",
         response_class="PhysicalNetworkResponse",
-        response_fields=(
-            "id",
-            "name",
-            "broadcastdomainrange",
-            "zoneid",
-            "state",
-            "vlan",
-            "domainid",
-            "tags",
-            "isolationmethods",
-            "networkspeed",
-        ),
+        response_fields=views.PHYSICAL_NETWORK_FIELDS,
         description="Creates a physical network",
         since="3.0.0",
         related=("listPhysicalNetworks",),
@@ -318,12 +313,7 @@ COMMANDS = (
                 entity="PhysicalNetwork",
             ),
             Param("networkspeed", description="the speed for the physical network[1G/10G]"),
-            Param(
-                "tags",
-                ParamType.LIST,
-                description="Tag the physical network",
-                item_type=ParamType.STRING,
-            ),
+            PHYSICAL_NETWORK_TAGS,
             Param("state", description="Enabled/Disabled"),
             Param("vlan", description="the VLAN for the physical network"),
         ),
@@ -331,18 +321,7 @@ COMMANDS = (
         is_async=True,
         response_name="updatephysicalnetworkresponse",
         response_class="PhysicalNetworkResponse",
-        response_fields=(
-            "id",
-            "name",
-            "broadcastdomainrange",
-            "zoneid",
-            "state",
-            "vlan",
-            "domainid",
-            "tags",
-            "isolationmethods",
-            "networkspeed",
-        ),
+        response_fields=views.PHYSICAL_NETWORK_FIELDS,
         description="Updates a physical network",
         since="3.0.0",
         related=("createPhysicalNetwork", "listPhysicalNetworks"),
@@ -366,10 +345,7 @@ COMMANDS = (
         is_async=True,
         response_name="deletephysicalnetworkresponse",
         response_class="SuccessResponse",
-        response_fields=(
-            "success",
-            "displaytext",
-        ),
+        response_fields=("success", "displaytext"),
         description="Deletes a Physical Network.",
         since="3.0.0",
         java_class="org.apache.cloudstack.api.command.admin.network.DeletePhysicalNetworkCmd",
@@ -393,25 +369,12 @@ COMMANDS = (
                 entity="Zone",
             ),
             Param("name", description="search by name"),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=Role.ADMIN,
         response_name="listphysicalnetworksresponse",
         response_class="PhysicalNetworkResponse",
-        response_fields=(
-            "id",
-            "name",
-            "broadcastdomainrange",
-            "zoneid",
-            "state",
-            "vlan",
-            "domainid",
-            "tags",
-            "isolationmethods",
-            "networkspeed",
-        ),
+        response_fields=views.PHYSICAL_NETWORK_FIELDS,
         description="Lists physical networks",
         since="3.0.0",
         java_class="org.apache.cloudstack.api.command.admin.network.ListPhysicalNetworksCmd",
@@ -420,39 +383,15 @@ COMMANDS = (
         name="addTrafficType",
         handler=_add_traffic_type,
         params=(
-            Param(
-                "physicalnetworkid",
-                ParamType.UUID,
-                description="the Physical Network ID",
-                required=True,
-                entity="PhysicalNetwork",
-            ),
+            PHYSICAL_NETWORK_ID,
             Param(
                 "traffictype",
                 description="the trafficType to be added to the physical network",
                 required=True,
             ),
-            Param(
-                "xennetworklabel",
-                description=(
-                    "The network name label of the physical device dedicated to "
-                    "this traffic on a XenServer host"
-                ),
-            ),
-            Param(
-                "kvmnetworklabel",
-                description=(
-                    "The network name label of the physical device dedicated to "
-                    "this traffic on a KVM host"
-                ),
-            ),
-            Param(
-                "vmwarenetworklabel",
-                description=(
-                    "The network name label of the physical device dedicated to "
-                    "this traffic on a VMware host"
-                ),
-            ),
+            XEN_NETWORK_LABEL,
+            KVM_NETWORK_LABEL,
+            VMWARE_NETWORK_LABEL,
             Param(
                 "vlan", description=("The VLAN id to be used for Management traffic by VMware host")
             ),
@@ -461,14 +400,7 @@ COMMANDS = (
         is_async=True,
         response_name="addtraffictyperesponse",
         response_class="TrafficTypeResponse",
-        response_fields=(
-            "id",
-            "traffictype",
-            "physicalnetworkid",
-            "xennetworklabel",
-            "kvmnetworklabel",
-            "vmwarenetworklabel",
-        ),
+        response_fields=views.TRAFFIC_TYPE_FIELDS,
         description="Adds traffic type to a physical network",
         since="3.0.0",
         related=("updateTrafficType",),
@@ -481,47 +413,16 @@ COMMANDS = (
         name="updateTrafficType",
         handler=_update_traffic_type,
         params=(
-            Param(
-                "id",
-                ParamType.UUID,
-                description="traffic type id",
-                required=True,
-                entity="TrafficType",
-            ),
-            Param(
-                "xennetworklabel",
-                description=(
-                    "The network name label of the physical device dedicated to "
-                    "this traffic on a XenServer host"
-                ),
-            ),
-            Param(
-                "kvmnetworklabel",
-                description=(
-                    "The network name label of the physical device dedicated to "
-                    "this traffic on a KVM host"
-                ),
-            ),
-            Param(
-                "vmwarenetworklabel",
-                description=(
-                    "The network name label of the physical device dedicated to "
-                    "this traffic on a VMware host"
-                ),
-            ),
+            TRAFFIC_TYPE_ID,
+            XEN_NETWORK_LABEL,
+            KVM_NETWORK_LABEL,
+            VMWARE_NETWORK_LABEL,
         ),
         roles=Role.ADMIN,
         is_async=True,
         response_name="updatetraffictyperesponse",
         response_class="TrafficTypeResponse",
-        response_fields=(
-            "id",
-            "traffictype",
-            "physicalnetworkid",
-            "xennetworklabel",
-            "kvmnetworklabel",
-            "vmwarenetworklabel",
-        ),
+        response_fields=views.TRAFFIC_TYPE_FIELDS,
         description="Updates traffic type of a physical network",
         since="3.0.0",
         java_class="org.apache.cloudstack.api.command.admin.usage.UpdateTrafficTypeCmd",
@@ -531,23 +432,12 @@ COMMANDS = (
     Command(
         name="deleteTrafficType",
         handler=_delete_traffic_type,
-        params=(
-            Param(
-                "id",
-                ParamType.UUID,
-                description="traffic type id",
-                required=True,
-                entity="TrafficType",
-            ),
-        ),
+        params=(TRAFFIC_TYPE_ID,),
         roles=Role.ADMIN,
         is_async=True,
         response_name="deletetraffictyperesponse",
         response_class="SuccessResponse",
-        response_fields=(
-            "success",
-            "displaytext",
-        ),
+        response_fields=("success", "displaytext"),
         description="Deletes traffic type of a physical network",
         since="3.0.0",
         java_class="org.apache.cloudstack.api.command.admin.usage.DeleteTrafficTypeCmd",
@@ -558,29 +448,13 @@ COMMANDS = (
         name="listTrafficTypes",
         handler=_list_traffic_types,
         params=(
-            Param(
-                "physicalnetworkid",
-                ParamType.UUID,
-                description="the Physical Network ID",
-                required=True,
-                entity="PhysicalNetwork",
-            ),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            PHYSICAL_NETWORK_ID,
+            *PAGING,
         ),
         roles=Role.ADMIN,
         response_name="listtraffictypesresponse",
         response_class="ProviderResponse",
-        response_fields=(
-            "name",
-            "physicalnetworkid",
-            "destinationphysicalnetworkid",
-            "state",
-            "id",
-            "servicelist",
-            "canenableindividualservice",
-        ),
+        response_fields=views.PROVIDER_FIELDS,
         description="Lists traffic types of a given physical network.",
         since="3.0.0",
         related=("addNetworkServiceProvider", "updateNetworkServiceProvider"),
@@ -598,9 +472,7 @@ COMMANDS = (
                     " implementor"
                 ),
             ),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=Role.ADMIN,
         response_name="listtraffictypeimplementorsresponse",
@@ -624,9 +496,7 @@ COMMANDS = (
             Param(
                 "service", description="network service name to list providers and capabilities of"
             ),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=Role.ADMIN,
         response_name="listsupportednetworkservicesresponse",
@@ -664,28 +534,13 @@ COMMANDS = (
                 description="the name for the physical network service provider",
                 required=True,
             ),
-            Param(
-                "servicelist",
-                ParamType.LIST,
-                description=(
-                    "the list of services to be enabled for this physical network service provider"
-                ),
-                item_type=ParamType.STRING,
-            ),
+            SERVICE_LIST,
         ),
         roles=Role.ADMIN,
         is_async=True,
         response_name="addnetworkserviceproviderresponse",
         response_class="ProviderResponse",
-        response_fields=(
-            "name",
-            "physicalnetworkid",
-            "destinationphysicalnetworkid",
-            "state",
-            "id",
-            "servicelist",
-            "canenableindividualservice",
-        ),
+        response_fields=views.PROVIDER_FIELDS,
         description="Adds a network serviceProvider to a physical network",
         since="3.0.0",
         related=("updateNetworkServiceProvider",),
@@ -709,28 +564,13 @@ COMMANDS = (
                 required=True,
                 entity="Provider",
             ),
-            Param(
-                "servicelist",
-                ParamType.LIST,
-                description=(
-                    "the list of services to be enabled for this physical network service provider"
-                ),
-                item_type=ParamType.STRING,
-            ),
+            SERVICE_LIST,
         ),
         roles=Role.ADMIN,
         is_async=True,
         response_name="updatenetworkserviceproviderresponse",
         response_class="ProviderResponse",
-        response_fields=(
-            "name",
-            "physicalnetworkid",
-            "destinationphysicalnetworkid",
-            "state",
-            "id",
-            "servicelist",
-            "canenableindividualservice",
-        ),
+        response_fields=views.PROVIDER_FIELDS,
         description="Updates a network serviceProvider of a physical network",
         since="3.0.0",
         java_class="org.apache.cloudstack.api.command.admin.network.UpdateNetworkServiceProviderCmd",
@@ -753,10 +593,7 @@ COMMANDS = (
         is_async=True,
         response_name="deletenetworkserviceproviderresponse",
         response_class="SuccessResponse",
-        response_fields=(
-            "success",
-            "displaytext",
-        ),
+        response_fields=("success", "displaytext"),
         description="Deletes a Network Service Provider.",
         since="3.0.0",
         java_class="org.apache.cloudstack.api.command.admin.network.DeleteNetworkServiceProviderCmd",
@@ -775,22 +612,12 @@ COMMANDS = (
             ),
             Param("name", description="list providers by name"),
             Param("state", description="list providers by state"),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=Role.ADMIN,
         response_name="listnetworkserviceprovidersresponse",
         response_class="ProviderResponse",
-        response_fields=(
-            "name",
-            "physicalnetworkid",
-            "destinationphysicalnetworkid",
-            "state",
-            "id",
-            "servicelist",
-            "canenableindividualservice",
-        ),
+        response_fields=views.PROVIDER_FIELDS,
         description=("Lists network serviceproviders for a given physical network."),
         since="3.0.0",
         related=("addNetworkServiceProvider", "updateNetworkServiceProvider", "listTrafficTypes"),

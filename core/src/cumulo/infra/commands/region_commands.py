@@ -4,7 +4,7 @@ listRegions (every role: users choose a region, REQ-REG-04). All synchronous."""
 from __future__ import annotations
 
 from cumulo.infra import regions, views
-from cumulo.infra.commands.support import paging
+from cumulo.infra.commands.support import PAGING, paging
 from cumulo.sdk.api import (
     ALL_ROLES,
     Call,
@@ -50,8 +50,6 @@ def _list_regions(call: Call) -> ListResult:
     return ListResult("region", [views.region_fields(row) for row in rows], total)
 
 
-_REGION_FIELDS = views.REGION_FIELDS
-
 COMMANDS = (
     Command(
         name="listRegions",
@@ -59,14 +57,12 @@ COMMANDS = (
         params=(
             Param("id", ParamType.INTEGER, description="List Region by region ID."),
             Param("name", description="List Region by region name."),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=ALL_ROLES,
         response_name="listregionsresponse",
         response_class="RegionResponse",
-        response_fields=_REGION_FIELDS,
+        response_fields=views.REGION_FIELDS,
         description="Lists Regions",
         related=("addRegion",),
         java_class="org.apache.cloudstack.api.command.user.region.ListRegionsCmd",
@@ -82,7 +78,7 @@ COMMANDS = (
         roles=Role.ADMIN,
         response_name="addregionresponse",
         response_class="RegionResponse",
-        response_fields=_REGION_FIELDS,
+        response_fields=views.REGION_FIELDS,
         description="Adds a Region",
         java_class="org.apache.cloudstack.api.command.admin.region.AddRegionCmd",
     ),
@@ -97,7 +93,7 @@ COMMANDS = (
         roles=Role.ADMIN,
         response_name="updateregionresponse",
         response_class="RegionResponse",
-        response_fields=_REGION_FIELDS,
+        response_fields=views.REGION_FIELDS,
         description="Updates a region",
         related=("addRegion", "listRegions"),
         java_class="org.apache.cloudstack.api.command.admin.region.UpdateRegionCmd",

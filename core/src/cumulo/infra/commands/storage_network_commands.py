@@ -6,7 +6,7 @@ updateStorageNetworkIpRange, deleteStorageNetworkIpRange (async, as 4.1's
 from __future__ import annotations
 
 from cumulo.infra import storage_network, views
-from cumulo.infra.commands.support import paging
+from cumulo.infra.commands.support import PAGING, paging
 from cumulo.infra.lookup import find_live, find_pod, find_zone
 from cumulo.infra.models import Pod, StorageNetworkIpRange, Zone
 from cumulo.sdk.api import (
@@ -75,7 +75,6 @@ def _list(call: Call) -> ListResult:
     return ListResult("storagenetworkiprange", items, total)
 
 
-_FIELDS = views.STORAGE_RANGE_FIELDS
 _VLAN_HELP = (
     "Optional. The vlan the ip range sits on, default to Null when it is not specificed"
     " which means you network is not on any Vlan. This is mainly for Vmware as other"
@@ -105,7 +104,7 @@ COMMANDS = (
         is_async=True,
         response_name="createstoragenetworkiprangeresponse",
         response_class="StorageNetworkIpRangeResponse",
-        response_fields=_FIELDS,
+        response_fields=views.STORAGE_RANGE_FIELDS,
         description="Creates a Storage network IP range.",
         since="3.0.0",
         related=("listStorageNetworkIpRange", "updateStorageNetworkIpRange"),
@@ -132,7 +131,7 @@ COMMANDS = (
         is_async=True,
         response_name="updatestoragenetworkiprangeresponse",
         response_class="StorageNetworkIpRangeResponse",
-        response_fields=_FIELDS,
+        response_fields=views.STORAGE_RANGE_FIELDS,
         description=(
             "Update a Storage network IP range, only allowed when no IPs in this range have"
             " been allocated."
@@ -194,14 +193,12 @@ COMMANDS = (
                 ),
                 entity="Zone",
             ),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=Role.ADMIN,
         response_name="liststoragenetworkiprangeresponse",
         response_class="StorageNetworkIpRangeResponse",
-        response_fields=_FIELDS,
+        response_fields=views.STORAGE_RANGE_FIELDS,
         description="List a storage network IP range.",
         since="3.0.0",
         related=("updateStorageNetworkIpRange",),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from cumulo.infra.hosts import capacity, hypervisors, views
 from cumulo.infra.hosts.commands.support import (
+    CAPABILITY_ID,
+    PAGING,
     cluster_param,
     config_values,
     id_of,
@@ -116,9 +118,7 @@ COMMANDS = (
                 description="Sort the results. Available values: Usage",
                 since="3.0.0",
             ),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=Role.ADMIN | Role.RESOURCE_ADMIN,
         response_name="listcapacityresponse",
@@ -149,16 +149,9 @@ COMMANDS = (
         name="listHypervisorCapabilities",
         handler=_list_capabilities,
         params=(
-            Param(
-                "id",
-                ParamType.UUID,
-                description="ID of the hypervisor capability",
-                entity="HypervisorCapabilities",
-            ),
+            CAPABILITY_ID,
             Param("hypervisor", description="the hypervisor for which to restrict the search"),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=Role.ADMIN,
         response_name="listhypervisorcapabilitiesresponse",
@@ -172,12 +165,7 @@ COMMANDS = (
         name="updateHypervisorCapabilities",
         handler=_update_capabilities,
         params=(
-            Param(
-                "id",
-                ParamType.UUID,
-                description="ID of the hypervisor capability",
-                entity="HypervisorCapabilities",
-            ),
+            CAPABILITY_ID,
             Param(
                 "securitygroupenabled",
                 ParamType.BOOLEAN,

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from cumulo.infra.hosts import clusters, views
 from cumulo.infra.hosts.commands.support import (
+    ALLOCATION_STATE,
+    MANAGED_STATE,
+    PAGING,
+    POD_ID,
     cluster_param,
     id_of,
     paging,
@@ -107,13 +111,7 @@ COMMANDS = (
         params=(
             Param("clustername", description="the cluster name", required=True),
             Param("password", description="the password for the host"),
-            Param(
-                "podid",
-                ParamType.UUID,
-                description="the Pod ID for the host",
-                required=True,
-                entity="Pod",
-            ),
+            POD_ID,
             Param("url", description="the URL"),
             Param("username", description="the username for the cluster"),
             Param(
@@ -136,10 +134,7 @@ COMMANDS = (
                 description="type of the cluster: CloudManaged, ExternalManaged",
                 required=True,
             ),
-            Param(
-                "allocationstate",
-                description="Allocation state of this cluster for allocation of new resources",
-            ),
+            ALLOCATION_STATE,
             Param(
                 "vsmusername", description="the username for the VSM associated with this cluster"
             ),
@@ -173,11 +168,8 @@ COMMANDS = (
             Param("clustername", description="the cluster name"),
             Param("hypervisor", description="hypervisor type of the cluster"),
             Param("clustertype", description="hypervisor type of the cluster"),
-            Param(
-                "allocationstate",
-                description="Allocation state of this cluster for allocation of new resources",
-            ),
-            Param("managedstate", description="whether this cluster is managed by cloudstack"),
+            ALLOCATION_STATE,
+            MANAGED_STATE,
         ),
         roles=Role.ADMIN,
         response_name="updateclusterresponse",
@@ -217,15 +209,13 @@ COMMANDS = (
             Param("hypervisor", description="lists clusters by hypervisor type"),
             Param("clustertype", description="lists clusters by cluster type"),
             Param("allocationstate", description="lists clusters by allocation state"),
-            Param("managedstate", description="whether this cluster is managed by cloudstack"),
+            MANAGED_STATE,
             Param(
                 "showcapacities",
                 ParamType.BOOLEAN,
                 description="flag to display the capacity of the clusters",
             ),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=Role.ADMIN | Role.RESOURCE_ADMIN,
         response_name="listclustersresponse",

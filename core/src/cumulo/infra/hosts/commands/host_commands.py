@@ -6,6 +6,9 @@ from __future__ import annotations
 from cumulo import events
 from cumulo.infra.hosts import host_listing, hosts, maintenance, views
 from cumulo.infra.hosts.commands.support import (
+    HOST_TAGS,
+    PAGING,
+    POD_ID,
     cluster_param,
     config_values,
     host_limits,
@@ -179,13 +182,7 @@ COMMANDS = (
             ),
             Param("clustername", description="the cluster name for the host"),
             Param("password", description="the password for the host", required=True),
-            Param(
-                "podid",
-                ParamType.UUID,
-                description="the Pod ID for the host",
-                required=True,
-                entity="Pod",
-            ),
+            POD_ID,
             Param("url", description="the host URL", required=True),
             Param("username", description="the username for the host", required=True),
             Param(
@@ -200,12 +197,7 @@ COMMANDS = (
                 "allocationstate",
                 description="Allocation state of this Host for allocation of new resources",
             ),
-            Param(
-                "hosttags",
-                ParamType.LIST,
-                description="list of tags to be added to the host",
-                item_type=ParamType.STRING,
-            ),
+            HOST_TAGS,
         ),
         roles=Role.ADMIN | Role.RESOURCE_ADMIN,
         response_name="addhostresponse",
@@ -239,12 +231,7 @@ COMMANDS = (
                     " may failed if host in states not allowing Enable/Disable"
                 ),
             ),
-            Param(
-                "hosttags",
-                ParamType.LIST,
-                description="list of tags to be added to the host",
-                item_type=ParamType.STRING,
-            ),
+            HOST_TAGS,
             Param("url", description="the new uri for the secondary storage: nfs://host/path"),
         ),
         roles=Role.ADMIN,
@@ -331,9 +318,7 @@ COMMANDS = (
                 ParamType.BOOLEAN,
                 description="if true, list only hosts dedicated to HA",
             ),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            *PAGING,
         ),
         roles=Role.ADMIN | Role.RESOURCE_ADMIN,
         response_name="listhostsresponse",

@@ -12,7 +12,7 @@ from cumulo.infra.hosts.lookup import find_cluster
 from cumulo.infra.hosts.models import Cluster
 from cumulo.infra.lookup import find_pod, find_zone
 from cumulo.infra.models import Pod, Zone
-from cumulo.sdk.api import Call
+from cumulo.sdk.api import Call, Param, ParamType
 
 __all__ = ["config_values", "host_limits", "paging", "secrets_key"]
 
@@ -70,3 +70,41 @@ def cluster_param(call: Call, name: str = "clusterid") -> Cluster | None:
 def id_of(row: Any) -> int | None:
     """``row.id`` or ``None``."""
     return None if row is None else int(row.id)
+
+
+# Parameters several commands declare alike.
+PAGING = (
+    Param("keyword", description="List by keyword"),
+    Param("page", ParamType.INTEGER),
+    Param("pagesize", ParamType.INTEGER),
+)
+"""``BaseListCmd``'s parameters, declared last as 4.1 lists them."""
+
+CAPABILITY_ID = Param(
+    "id",
+    ParamType.UUID,
+    description="ID of the hypervisor capability",
+    entity="HypervisorCapabilities",
+)
+
+POD_ID = Param(
+    "podid",
+    ParamType.UUID,
+    description="the Pod ID for the host",
+    required=True,
+    entity="Pod",
+)
+
+ALLOCATION_STATE = Param(
+    "allocationstate",
+    description="Allocation state of this cluster for allocation of new resources",
+)
+
+MANAGED_STATE = Param("managedstate", description="whether this cluster is managed by cloudstack")
+
+HOST_TAGS = Param(
+    "hosttags",
+    ParamType.LIST,
+    description="list of tags to be added to the host",
+    item_type=ParamType.STRING,
+)
