@@ -49,6 +49,8 @@ class Runtime:
     :param server_name: this server's host name, for ``mshost``.
     :param config_cache: global configuration values read through
         :meth:`config_store`, remembered for a few seconds (:mod:`cumulo.config.cache`).
+    :param region_id: the region this installation belongs to (``region.id`` of
+        ``db.properties``; 1, the default region, when not configured).
     """
 
     pm: pluggy.PluginManager
@@ -60,6 +62,7 @@ class Runtime:
     msid: int = field(default_factory=_default_msid)
     server_name: str = field(default_factory=socket.gethostname)
     config_cache: ConfigCache = field(default_factory=ConfigCache)
+    region_id: int = 1
 
     def __post_init__(self) -> None:
         # Events recorded in this process's sessions reach observers after commit.
@@ -73,6 +76,7 @@ class Runtime:
         *,
         pm: pluggy.PluginManager | None = None,
         algorithm: str = DEFAULT_ALGORITHM,
+        region_id: int = 1,
     ) -> Runtime:
         """A runtime on ``url`` (tests, tools given ``--url``)."""
         pm = pm or get_plugin_manager()
@@ -84,6 +88,7 @@ class Runtime:
             config=ConfigRegistry.build(pm),
             database_key=database_key,
             algorithm=algorithm,
+            region_id=region_id,
         )
 
     @classmethod
@@ -105,6 +110,7 @@ class Runtime:
             props.database_key(management_key),
             pm=pm,
             algorithm=props.algorithm,
+            region_id=props.region_id,
         )
 
     def config_store(self, session: Session) -> ConfigStore:
