@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
-import pluggy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -410,11 +409,11 @@ def demo(ctx: click.Context, data_dir: Path | None) -> None:
     Uses the deployment of CUMULO_CONF_DIR; without a db.properties there, creates the
     embedded one first, as 'cumulo embedded' does."""
     from cumulo.embedded import data_dir_for, open_embedded, use_simulator_state
-    from cumulo.plugins import get_plugin_manager
+    from cumulo.plugins import plugin_manager_for
     from cumulo.settings import SettingsError, conf_dir
     from cumulo.setup.publish import properties_path
 
-    pm = ctx.find_object(pluggy.PluginManager) or get_plugin_manager()
+    pm = plugin_manager_for(ctx)
     conf = conf_dir()
     if not properties_path(conf).exists():
         open_embedded(pm)

@@ -151,13 +151,10 @@ def open_embedded(pm: pluggy.PluginManager, data_dir: Path | None = None) -> Emb
 def embedded(ctx: click.Context, data_dir: Path | None) -> None:
     """Run cumulo embedded: create the SQLite deployment on first use, migrate it, and
     show the configuration and the loaded plugins."""
+    from cumulo.plugins import plugin_manager_for
     from cumulo.plugins_cli import collect_rows, render_table
 
-    pm = ctx.find_object(pluggy.PluginManager)
-    if pm is None:
-        from cumulo.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
+    pm = plugin_manager_for(ctx)
     open_embedded(pm, data_dir)
     click.echo("\nPlugins and drivers:")
     click.echo(render_table(collect_rows(pm)))

@@ -133,6 +133,15 @@ def get_plugin_manager(*, autoload: bool | None = None) -> CumuloPluginManager:
     return pm
 
 
+def plugin_manager_for(ctx: click.Context) -> pluggy.PluginManager:
+    """The manager the ``cumulo`` command built (its context object), else a new one.
+
+    Commands use this so a process loads its plugins, and warns about broken ones, once.
+    """
+    found = ctx.find_object(pluggy.PluginManager)
+    return found if found is not None else get_plugin_manager()
+
+
 def plugin_load_errors(pm: pluggy.PluginManager) -> dict[str, str]:
     """The plugins that could not be loaded, by name, with the reason on one line.
 

@@ -15,7 +15,7 @@ import click
 import pluggy
 
 from cumulo.drivers import list_drivers
-from cumulo.plugins import ENV_BLOCKED, get_plugin_manager, list_plugins
+from cumulo.plugins import ENV_BLOCKED, list_plugins, plugin_manager_for
 
 COLUMNS = ("kind", "name", "distribution", "version", "status", "provides", "error")
 
@@ -79,9 +79,7 @@ def plugins() -> None:
 def list_command(ctx: click.Context, as_json: bool) -> None:
     """List every hook plugin and driver: name, distribution, version, what it provides
     and, for those that cannot load, why."""
-    # The cumulo command may hand over the manager it already built (ctx.obj), so the
-    # load warnings are not printed twice; otherwise build one.
-    pm = ctx.find_object(pluggy.PluginManager) or get_plugin_manager()
+    pm = plugin_manager_for(ctx)
     rows = collect_rows(pm)
     if as_json:
         click.echo(json.dumps([_as_dict(row) for row in rows], indent=2))

@@ -177,13 +177,9 @@ def setup_databases(
 
 
 def _plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
-    # The cumulo command may hand over the manager it already built (see plugins_cli).
-    found = ctx.find_object(pluggy.PluginManager)
-    if found is not None:
-        return found
-    from cumulo.plugins import get_plugin_manager
+    from cumulo.plugins import plugin_manager_for
 
-    return get_plugin_manager()
+    return plugin_manager_for(ctx)
 
 
 def _warn_ignored_for_embedded(
