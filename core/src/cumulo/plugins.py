@@ -54,6 +54,14 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "cumulo.infra.storage.commands",
     "cumulo.infra.commands",
     "cumulo.infra.hosts.commands",
+    "cumulo.offerings.commands",
+    "cumulo.templates.commands",
+    "cumulo.keypairs.commands",
+    "cumulo.limits.commands",
+    "cumulo.compute.commands",
+    "cumulo.volumes.commands",
+    "cumulo.placement.commands",
+    "cumulo.alerts.commands",
 )
 
 ENV_DISABLE_AUTOLOAD = "CUMULO_DISABLE_PLUGIN_AUTOLOAD"

@@ -53,6 +53,13 @@ CORE_MODEL_MODULES = (
     "cumulo.infra.models",
     "cumulo.infra.hosts.models",
     "cumulo.infra.storage.models",
+    "cumulo.offerings.models",
+    "cumulo.templates.models",
+    "cumulo.keypairs.models",
+    "cumulo.limits.models",
+    "cumulo.compute.models",
+    "cumulo.volumes.models",
+    "cumulo.alerts.models",
 )
 """Modules declaring the core's tables, imported before models and database are compared."""
 

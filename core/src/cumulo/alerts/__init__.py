@@ -1,0 +1,1 @@
+"""Alerts: what operators must act on (listAlerts), raised by the infrastructure."""

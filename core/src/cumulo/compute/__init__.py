@@ -1,0 +1,1 @@
+"""Virtual machines: instances, NICs, instance groups, their lifecycle."""

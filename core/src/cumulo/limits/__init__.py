@@ -1,0 +1,1 @@
+"""Resource limits and counts per account and domain."""

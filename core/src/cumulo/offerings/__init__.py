@@ -1,0 +1,1 @@
+"""Service and disk offerings (REQUIREMENTS CAP-17)."""

@@ -1,0 +1,1 @@
+"""The deployment planner and allocators, as the core drives them."""

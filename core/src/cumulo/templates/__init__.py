@@ -1,0 +1,1 @@
+"""Guest OS types, templates and ISOs."""

@@ -1,0 +1,1 @@
+"""Volumes, snapshots and snapshot policies."""
