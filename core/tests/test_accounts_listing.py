@@ -82,6 +82,21 @@ def test_list_accounts_filters(cloud: Cloud) -> None:
         _accounts(cloud, domain=w["d1"], name="nobody")
 
 
+def test_list_accounts_wildcards_in_values_match_literally(cloud: Cloud) -> None:
+    # Filters are bound parameters of a statement built once per shape; the LIKE
+    # patterns escape %, _ and \ themselves, so they still match only literally.
+    odd = cloud.domain("a_%b")
+    oddly = cloud.domain("axyb")
+    cloud.account("under_score", domain=odd)
+    cloud.account("underxscore", domain=oddly)
+    cloud.account("back\\slash")
+    assert _accounts(cloud, listall=True, keyword="_") == ["under_score"]
+    assert _accounts(cloud, listall=True, keyword="%") == []
+    assert _accounts(cloud, listall=True, keyword="k\\s") == ["back\\slash"]
+    assert _accounts(cloud, domain=odd, isrecursive=True) == ["under_score"]
+    assert _accounts(cloud, domain=oddly, isrecursive=True) == ["underxscore"]
+
+
 def test_list_accounts_by_id_checks_access(cloud: Cloud) -> None:
     w = _world(cloud)
     page = list_accounts(cloud.admin, cloud.session, listall=True, max_page_size=500)

@@ -74,6 +74,10 @@ UNKNOWN_COMMAND = "The given command does not exist or it is not available for u
 def read_params(req: falcon.Request) -> list[tuple[str, str]]:
     """The received ``(name, value)`` pairs: query string first, then a form body.
 
+    The query string is parsed here once (falcon's own ``get_param`` would parse it a
+    second time); its ``response`` choice is set on ``req.context.fmt`` before the body
+    is read, so that an error while reading the body answers in that format.
+
     Values are percent- and ``+``-decoded as UTF-8, names kept exactly as received (the
     signature is computed over them). Pairs without ``=`` count as empty values, as the
     servlet container treats them.
@@ -82,6 +86,7 @@ def read_params(req: falcon.Request) -> list[tuple[str, str]]:
         cutting it would hand the command a truncated value).
     """
     pairs = parse_qsl(req.query_string, keep_blank_values=True)
+    req.context.fmt = _format(first_values(pairs).get("response"))
     media = (req.content_type or "").split(";", 1)[0].strip().lower()
     if req.method == "POST" and media == FORM_CONTENT_TYPE:
         body = req.bounded_stream.read(MAX_FORM_BYTES + 1)
@@ -133,8 +138,7 @@ class ApiResource:
     def dispatch(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer one API request; errors propagate to the app's error handlers."""
         req.context.envelope = ERROR_ENVELOPE
-        # The query string's choice holds for an error while reading the body.
-        req.context.fmt = _format(req.get_param("response"))
+        req.context.fmt = "xml"
         pairs = read_params(req)
         received = first_values(pairs)
         fmt = req.context.fmt = _format(received.get("response"))

@@ -15,12 +15,13 @@ account and project accounts are never listed.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from cumulo.accounts.access import (
@@ -31,7 +32,7 @@ from cumulo.accounts.access import (
 from cumulo.accounts.lookup import active_account_by_name
 from cumulo.accounts.models import Account, AccountDetail, AccountType, Domain, User
 from cumulo.accounts.views import AccountLike, DomainLike, UserLike
-from cumulo.db.listing import fetch_rows
+from cumulo.db.listing import escape_like, fetch_rows, like_prefix
 from cumulo.infra.models import Zone
 from cumulo.sdk.api import CallContext, Role
 from cumulo.sdk.errors import InvalidParameterValue
@@ -145,37 +146,38 @@ def list_accounts(
                 )
             check_account_access(ctx, session, named)
 
-    columns = _ACCOUNTS.c
-    conditions: list[ColumnElement[bool]] = []
+    shape: list[str] = []
+    values: dict[str, object] = {}
     is_admin = ctx.role not in (Role.USER, Role(0))
     if account is not None:
-        conditions.append(columns.id == account.id)
-    elif is_admin and listall and domain is None:
-        conditions.append(_in_subtree(ctx.domain_path))
+        shape.append("id")
+        values["account_id"] = account.id
+    elif is_admin and domain is None and listall:
+        shape.append("subtree")
+        values["path"] = like_prefix(ctx.domain_path)
+    elif is_admin and domain is not None and isrecursive:
+        shape.append("subtree")
+        values["path"] = like_prefix(domain.path)
     elif is_admin and domain is not None:
-        conditions.append(
-            _in_subtree(domain.path) if isrecursive else columns.domain_id == domain.id
-        )
+        shape.append("domain")
+        values["domain_id"] = domain.id
     else:
-        conditions.append(columns.id == ctx.account_id)
-    if name is not None:
-        conditions.append(columns.account_name == name)
-    if account_type is not None:
-        conditions.append(columns.type == account_type)
-    if state is not None:
-        conditions.append(columns.state == state)
-    if cleanup_required is not None:
-        conditions.append(columns.cleanup_needed.is_(cleanup_required))
-    if keyword is not None:
-        conditions.append(
-            or_(
-                columns.account_name.contains(keyword, autoescape=True),
-                columns.state.contains(keyword, autoescape=True),
-            )
-        )
+        shape.append("id")
+        values["account_id"] = ctx.account_id
+    for key, value in (
+        ("name", name),
+        ("type", account_type),
+        ("state", state),
+        ("cleanup", cleanup_required),
+        ("keyword", None if keyword is None else f"%{escape_like(keyword)}%"),
+    ):
+        if value is not None:
+            shape.append(key)
+            values[key] = value
     rows, total = fetch_rows(
         session,
-        _LISTED.where(*conditions),
+        _listed(tuple(shape)),
+        params=values,
         page=page,
         pagesize=pagesize,
         max_page_size=max_page_size,
@@ -190,10 +192,29 @@ def list_accounts(
     return result
 
 
-def _in_subtree(path: str) -> ColumnElement[bool]:
-    # access.domain_subtree on the table column (the statement has no ORM entities):
-    # an indexed prefix match with LIKE wildcards in domain names escaped.
-    return _DOMAINS.c.path.startswith(path, autoescape=True)
+_COLUMNS = _ACCOUNTS.c
+_CONDITIONS: dict[str, ColumnElement[bool]] = {
+    "id": _COLUMNS.id == bindparam("account_id"),
+    # access.domain_subtree on the table column (the statement has no ORM entities): an
+    # indexed prefix match, the value's LIKE wildcards escaped by like_prefix.
+    "subtree": _DOMAINS.c.path.like(bindparam("path"), escape="\\"),
+    "domain": _COLUMNS.domain_id == bindparam("domain_id"),
+    "name": _COLUMNS.account_name == bindparam("name"),
+    "type": _COLUMNS.type == bindparam("type"),
+    "state": _COLUMNS.state == bindparam("state"),
+    "cleanup": _COLUMNS.cleanup_needed == bindparam("cleanup"),
+    "keyword": or_(
+        _COLUMNS.account_name.like(bindparam("keyword"), escape="\\"),
+        _COLUMNS.state.like(bindparam("keyword"), escape="\\"),
+    ),
+}
+
+
+@functools.cache
+def _listed(shape: tuple[str, ...]) -> Select[Any]:
+    """The listing statement for one combination of filters (a few dozen exist), built
+    once: its values are bound parameters, so requests reuse the compiled statement."""
+    return _LISTED.where(*(_CONDITIONS[key] for key in shape))
 
 
 def users_of(session: Session, account_ids: Sequence[int]) -> dict[int, list[UserLike]]:
@@ -201,7 +222,8 @@ def users_of(session: Session, account_ids: Sequence[int]) -> dict[int, list[Use
     id order; one statement (none for no accounts)."""
     found: dict[int, list[UserLike]] = defaultdict(list)
     if account_ids:
-        for user in session.execute(_LIVE_USERS, {"accounts": list(account_ids)}):
+        connection = session.connection()
+        for user in connection.execute(_LIVE_USERS, {"accounts": list(account_ids)}):
             found[user.account_id].append(user)
     return dict(found)
 

@@ -96,7 +96,8 @@ class Caller:
 
 
 def _caller(session: Session, statement: Select[Any], params: dict[str, object]) -> Caller | None:
-    row = session.execute(statement, params).first()
+    # A Core statement: run on the session's connection, without ORM bookkeeping.
+    row = session.connection().execute(statement, params).first()
     return None if row is None else Caller(**row._mapping)
 
 

@@ -13,9 +13,11 @@ without ``page``; neither gives the first ``default.page.size`` rows.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cumulo.sdk.errors import InvalidParameterValue
@@ -79,6 +81,7 @@ def fetch_rows(
     session: Session,
     stmt: Select[Any],
     *,
+    params: Mapping[str, Any] | None = None,
     page: int | None = None,
     pagesize: int | None = None,
     max_page_size: int = DEFAULT_PAGE_SIZE,
@@ -86,15 +89,61 @@ def fetch_rows(
     """:func:`fetch_page`, keeping the result's rows as they are: columns by name
     (``row.uuid``), plus the count column ``_total`` last. For Core selects of table
     columns, whose rows views read directly, without copying them.
+
+    :param params: values of ``stmt``'s bound parameters. A hot list builds its
+        statement once per shape with :func:`~sqlalchemy.bindparam` placeholders and
+        passes the values here: the paged form of a statement object is then built once
+        too (see :func:`_paged`), and SQLAlchemy's compiled cache is found without
+        recomputing a cache key for a freshly composed statement on every request.
     """
     offset, limit = page_window(page, pagesize, max_page_size)
-    counted = stmt.add_columns(func.count().over().label("_total")).offset(offset)
+    values = {**(params or {}), "_offset": offset}
     if limit is not None:
-        counted = counted.limit(limit)
-    result = list(session.execute(counted).all())
+        values["_limit"] = limit
+    result = list(_execute(session, _paged(stmt, limit is not None), values).all())
     if result:
         return result, int(result[0][-1])
     if offset == 0:
         return [], 0
     counting = select(func.count()).select_from(stmt.order_by(None).subquery())
-    return [], int(session.execute(counting).scalar_one())
+    return [], int(_execute(session, counting, params or {}).scalar_one())
+
+
+# The paged forms of statements, built once per statement object (and limited or not).
+_PAGED: weakref.WeakKeyDictionary[Select[Any], dict[bool, Select[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _paged(stmt: Select[Any], limited: bool) -> Select[Any]:
+    forms = _PAGED.get(stmt)
+    if forms is None:
+        forms = _PAGED[stmt] = {}
+    paged = forms.get(limited)
+    if paged is None:
+        paged = stmt.add_columns(func.count().over().label("_total")).offset(bindparam("_offset"))
+        if limited:
+            paged = paged.limit(bindparam("_limit"))
+        forms[limited] = paged
+    return paged
+
+
+def _execute(session: Session, stmt: Select[Any], params: Mapping[str, Any]) -> Any:
+    # A Core select (table columns, no ORM entities) runs on the session's connection,
+    # in its transaction, without the ORM's per-statement bookkeeping; one that selects
+    # entities must go through the session.
+    if stmt._propagate_attrs.get("compile_state_plugin") == "orm":
+        return session.execute(stmt, params)
+    return session.connection().execute(stmt, params)
+
+
+def like_prefix(value: str) -> str:
+    """``value`` as a ``LIKE`` prefix pattern (``value%``) with ``\\``, ``%`` and ``_``
+    escaped, for a bound parameter compared with ``.like(param, escape="\\")`` (what
+    ``startswith(..., autoescape=True)`` does for literal values only)."""
+    return escape_like(value) + "%"
+
+
+def escape_like(value: str) -> str:
+    """``value`` with the ``LIKE`` wildcards and the escape character ``\\`` escaped."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

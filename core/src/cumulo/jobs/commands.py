@@ -81,10 +81,12 @@ def query_async_job_result(call: Call) -> RawResult:
     """
     value = call.params["jobid"]
     text = str(value)
+    # Polled in a loop by every client: a Core statement on the session's connection.
+    connection = call.session.connection()
     if text.isdecimal():  # a pre-3.0 parameter: 4.1 also takes the internal id
-        found = call.session.execute(_JOB_BY_UUID_OR_ID, {"uuid": text, "id": int(text)})
+        found = connection.execute(_JOB_BY_UUID_OR_ID, {"uuid": text, "id": int(text)})
     else:
-        found = call.session.execute(_JOB_BY_UUID, {"uuid": text})
+        found = connection.execute(_JOB_BY_UUID, {"uuid": text})
     row = found.first()
     if row is None:
         raise invalid_id("jobid", value)
