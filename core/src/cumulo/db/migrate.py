@@ -59,6 +59,7 @@ CORE_MODEL_MODULES = (
     "cumulo.limits.models",
     "cumulo.compute.models",
     "cumulo.volumes.models",
+    "cumulo.volumes.snapshot_models",
     "cumulo.alerts.models",
 )
 """Modules declaring the core's tables, imported before models and database are compared."""
