@@ -24,7 +24,7 @@ with engine listeners: deterministic; bounded means the same at any number of ho
 Cases: ``steady`` (every host answers), ``cluster_unreachable`` (a simulator rule makes
 one cluster, a quarter of the hosts, not answer: rules are matched per host), and
 ``mass_alert`` (that quarter has been silent past ``ping.interval * ping.timeout``:
-one round moves 2,500 hosts to Alert and records 2,500 events; measured once, as it
+one round moves 2,500 hosts to Alert and records 2,500 events and 2,500 alerts; measured once, as it
 happens once).
 
     .venv/bin/python bench/host_heartbeat.py [--hosts 10000] [--rounds 12]

@@ -167,3 +167,36 @@ def test_hypervisor_capabilities_seeded_and_updated(
         api, admin_keys, "updateHypervisorCapabilities", id=rows[0]["id"], maxguestslimit=64
     )
     assert updated["hypervisorCapabilities"]["maxguestslimit"] == 64
+
+
+def test_update_host_os_category(
+    runtime: Runtime, api: falcon.testing.TestClient, admin_keys: Keys, zone_pod: tuple[str, str]
+) -> None:
+    """updateHost oscategoryid (4.1): the host's preferred guest OS category, shown as
+    oscategoryid/oscategoryname; 0 clears it; an unknown id is a 431."""
+    import sqlalchemy as sa
+
+    from cumulo.db.base import Base
+
+    table = Base.metadata.tables.get("guest_os_category")
+    with runtime.sessions.begin() as session:
+        present = table is not None and sa.inspect(session.connection()).has_table(table.name)
+        if not present:
+            pytest.skip("guest_os_category (templates package) is not migrated yet")
+        assert table is not None
+        uuid = "5a0e7c1e-0000-4000-8000-00000000c0de"
+        session.execute(sa.insert(table).values(uuid=uuid, name="Test category"))
+    zone, pod = zone_pod
+    host_id = _add_host(api, admin_keys, zone, pod, "10.1.0.50")["host"][0]["id"]
+    updated = _call(api, admin_keys, "updateHost", id=host_id, oscategoryid=uuid)["host"]
+    assert (updated["oscategoryid"], updated["oscategoryname"]) == (uuid, "Test category")
+    bad = _fail(
+        api,
+        admin_keys,
+        "updateHost",
+        id=host_id,
+        oscategoryid="0a0e7c1e-0000-4000-8000-000000000000",
+    )
+    assert bad["errorcode"] == 431 and "oscategoryid" in bad["errortext"]
+    cleared = _call(api, admin_keys, "updateHost", id=host_id, oscategoryid="0")["host"]
+    assert cleared.get("oscategoryid") is None

@@ -389,6 +389,9 @@ def test_add_secondary_storage_local_directory_and_nfs(
     tmp_path: Path,
 ) -> None:
     """REQ-SS-03: stores are added per zone at any time, as SecondaryStorage hosts."""
+    # REQ-SS-05: the zone has a KVM cluster, so its system VM template must be there.
+    (tmp_path / "template/tmpl/1/3").mkdir(parents=True)
+    (tmp_path / "template/tmpl/1/3/systemvm.qcow2").write_bytes(b"")
     local = _call(
         api, admin_keys, "addSecondaryStorage", url=f"file://{tmp_path}", zoneid=cloud["zone"]
     )["secondarystorage"]

@@ -159,11 +159,11 @@ def test_basic_zone_wizard_with_security_groups(wizard: Wizard) -> None:
         endip="192.168.10.199",
     )["vlan"]
     assert guest["podid"] == pod["id"] and guest["forvirtualnetwork"] is False
-    # 12. Launch.
-    launched = wizard("updateZone", id=zone["id"], allocationstate="Enabled")["zone"]
-    assert launched["allocationstate"] == "Enabled"
     # 8.-11. First cluster, host, primary and secondary storage.
     wizard.later_steps(zone, pod, "Basic1")
+    # 12. Launch (with shared primary storage in place, REQ-PS-05).
+    launched = wizard("updateZone", id=zone["id"], allocationstate="Enabled")["zone"]
+    assert launched["allocationstate"] == "Enabled"
 
 
 def test_advanced_zone_wizard_with_vlan_and_public_ranges(wizard: Wizard) -> None:
@@ -230,11 +230,11 @@ def test_advanced_zone_wizard_with_vlan_and_public_ranges(wizard: Wizard) -> Non
     # 6. Guest VLAN range of the guest physical network.
     ranged = wizard("updatePhysicalNetwork", id=second["id"], vlan="500-999")
     assert ranged["physicalnetwork"]["vlan"] == "500-999"
-    # 11. Launch.
+    assert wizard("listVlanIpRanges", zoneid=zone["id"])["count"] == 2
+    # 7.-10. First cluster, host, primary and secondary storage.
+    wizard.later_steps(zone, pod, "Adv1")
+    # 11. Launch (with shared primary storage in place, REQ-PS-05).
     assert (
         wizard("updateZone", id=zone["id"], allocationstate="Enabled")["zone"]["allocationstate"]
         == "Enabled"
     )
-    assert wizard("listVlanIpRanges", zoneid=zone["id"])["count"] == 2
-    # 7.-10. First cluster, host, primary and secondary storage.
-    wizard.later_steps(zone, pod, "Adv1")

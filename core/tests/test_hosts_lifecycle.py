@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pluggy
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from test_hosts_support import (
     FakeHypervisor,
     StatementCounter,
@@ -19,10 +19,12 @@ from test_hosts_support import (
     seeded_runtime,
 )
 
+from cumulo.alerts.models import Alert
 from cumulo.events.models import Event
 from cumulo.infra.hosts import clusters, lifecycle
 from cumulo.infra.hosts.models import Cluster, Host, HostStatus
 from cumulo.infra.hosts.monitor import HostMonitor
+from cumulo.infra.models import Pod, Zone
 from cumulo.runtime import Runtime
 
 SETTINGS = lifecycle.PingSettings(interval=60, multiplier=2.5)  # timeout 150 s
@@ -105,6 +107,74 @@ def test_silent_host_goes_alert_then_down_and_recovers_with_events(runtime: Runt
     assert _status(runtime, first) == HostStatus.UP
     assert _events(runtime) == [("ALERT.COMPUTE.HOST", "WARN"), ("ALERT.COMPUTE.HOST", "ERROR"),
                                 ("ALERT.COMPUTE.HOST", "INFO")]  # fmt: skip
+    # The two failures are also alerts (4.1 ALERT_TYPE_HOST = 7); recovery is not.
+    alerts = _alerts(runtime)
+    assert [(kind, subject.split(",")[0]) for kind, subject in alerts] == [
+        (7, "Host disconnected"),
+        (7, "Host is down"),
+    ]
+
+
+def test_healthy_round_refreshes_last_ping_without_an_id_list(runtime: Runtime) -> None:
+    """Issue 4 item 8: when every host answers, the last_ping refresh names no host id
+    (the shorter list is the silent hosts: none), and only hosts pinged that round are
+    touched; with a silent host, it is excluded and stays behind."""
+    ids = _hosts(runtime, 5)
+    _age(runtime, 30)
+    statements: list[str] = []
+
+    def keep(_conn, _cursor, statement, parameters, *_rest):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE HOST"):
+            statements.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", keep)
+    try:
+        with runtime.sessions.begin() as session:
+            monitored = lifecycle.monitored_hosts(session)
+        late = add_late_host(runtime)
+        statements.clear()
+        answered = lifecycle.ping_hosts(monitored, 1.0)
+        with runtime.sessions.begin() as session:
+            lifecycle.apply_pings(session, monitored, answered, SETTINGS)
+        (refresh,) = statements
+        assert "HOST.ID IN" not in refresh.upper()
+        assert "NOT IN" not in refresh.upper()
+        pings = _pings(runtime)
+        assert len({pings[host] for host in ids}) == 1  # all refreshed together
+        assert pings[late] < pings[ids[0]]  # added after the snapshot: untouched
+        FakeHypervisor.silent = {"10.2.0.1"}
+        _age(runtime, 30)
+        statements.clear()
+        _round(runtime)
+        (refresh,) = statements
+        assert "NOT IN" in refresh.upper()
+        pings = _pings(runtime)
+        assert pings[ids[0]] < pings[ids[1]]  # the silent one is not refreshed
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", keep)
+        FakeHypervisor.silent = set()
+
+
+def add_late_host(runtime: Runtime) -> int:
+    """A host added (with an old last_ping) after a round's SELECT."""
+    with runtime.sessions.begin() as session:
+        zone = session.scalars(select(Zone)).first()
+        pod = session.scalars(select(Pod)).first()
+        assert zone is not None and pod is not None
+        host = add_kvm_host(session, zone, pod, "10.2.9.9")
+        host.last_ping = host.last_ping - dt.timedelta(seconds=40)  # type: ignore[operator]
+        return host.id
+
+
+def _pings(runtime: Runtime) -> dict[int, dt.datetime]:
+    with runtime.sessions() as session:
+        return {row.id: row.last_ping for row in session.execute(select(Host.id, Host.last_ping))}
+
+
+def _alerts(runtime: Runtime) -> list[tuple[int, str]]:
+    with runtime.sessions() as session:
+        rows = session.execute(select(Alert.type, Alert.subject).order_by(Alert.id))
+        return [(row.type, row.subject) for row in rows]
 
 
 def test_unmanaged_cluster_hosts_are_not_pinged(runtime: Runtime) -> None:
@@ -137,11 +207,13 @@ def _statements_of_round(runtime: Runtime, silent: set[str]) -> int:
 @pytest.mark.parametrize("count", [10, 200])
 def test_statements_per_round_do_not_grow_with_hosts(runtime: Runtime, count: int) -> None:
     """A heartbeat round costs the same statements for 10 and 200 hosts, half of them
-    going Alert (with their events): set-based updates, batched event inserts."""
+    going Alert (with their events and alerts): set-based updates, one INSERT of the
+    events and one of the alerts, whatever the count."""
     _hosts(runtime, count)
     silent = {f"10.2.{i // 250}.{i % 250 + 1}" for i in range(0, count, 2)}
     statements = _statements_of_round(runtime, silent)
-    assert statements <= 8, statements
+    assert statements <= 9, statements
+    assert len(_alerts(runtime)) == count // 2
 
 
 def test_monitor_tick_takes_the_lease_and_applies(runtime: Runtime) -> None:

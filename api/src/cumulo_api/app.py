@@ -19,6 +19,8 @@ import orjson
 from sqlalchemy import text
 
 from cumulo.runtime import Runtime
+from cumulo.templates.extract_http import ROUTE as EXTRACT_ROUTE
+from cumulo.templates.extract_http import ExtractResource
 from cumulo_api import errors
 from cumulo_api.dispatch import ApiResource, install_event_publishing
 from cumulo_api.openapi import build_openapi
@@ -80,4 +82,6 @@ def create_app(
     app.add_route("/client/api", ApiResource(runtime, registry))
     app.add_route("/client/api/openapi.json", OpenApiResource(registry))
     app.add_route("/healthz", HealthResource(runtime))
+    # extractTemplate/extractIso answer a URL on this server (HTTP_DOWNLOAD).
+    app.add_route(EXTRACT_ROUTE, ExtractResource(runtime))
     return app

@@ -47,6 +47,14 @@ class TestSimulatorHypervisorCompliance(HypervisorComplianceKit):
         state.add_rule("*", Scope(host_guid=host_guid(url)), Behaviour(result="unreachable"))
         return HostConnection(url, "root", "password")
 
+    @pytest.fixture
+    def busy_host_connection(self) -> HostConnection:
+        return HostConnection("http://sim/busy?vms=2", "root", "password")
+
+    @pytest.fixture
+    def cluster_connection(self) -> HostConnection:
+        return HostConnection("http://sim/vcenter/dc1/cluster1?hosts=3&memory=8GiB", "admin", "pw")
+
 
 class TestSimulatorPrimaryStorageCompliance(PrimaryStorageComplianceKit):
     @pytest.fixture

@@ -10,6 +10,7 @@ indexed range query instead of parsing every row.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from sqlalchemy import (
@@ -24,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cumulo.db.base import Base, IdentityMixin, IdType, new_uuid
+from cumulo.db.base import Base, IdentityMixin, IdType, UtcDateTime, new_uuid
 
 DEFAULT_REGION_ID = 1
 """REQ-REG-01: zones belong to region 1 when no other region is defined."""
@@ -300,3 +301,41 @@ class StorageNetworkIpRange(IdentityMixin, Base):
     data_center_id: Mapped[int] = mapped_column(IdType, ForeignKey("data_center.id"))
     pod_id: Mapped[int] = mapped_column(IdType, ForeignKey("host_pod_ref.id"), index=True)
     network_id: Mapped[int | None] = mapped_column(IdType)
+
+
+class ZoneDetail(Base):
+    """One ``data_center_details`` pair (4.1): what ``updateZone details[]`` sets, and
+    ``dnssearchorder`` (comma-separated, as 4.1's ``ZoneConfig.DnsSearchOrder``)."""
+
+    __tablename__ = "data_center_details"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    dc_id: Mapped[int] = mapped_column(IdType, ForeignKey("data_center.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(1024))
+
+    __table_args__ = (UniqueConstraint("dc_id", "name"),)
+
+
+class VnetAllocation(Base):
+    """One guest VLAN of a physical network (4.1 ``op_dc_vnet_alloc``): a row per VLAN
+    id of the network's ranges, ``taken`` set while a guest network holds it.
+
+    Rows follow the physical network's ``vnet`` ranges (:mod:`cumulo.infra.vnets`);
+    they make "VLANs used of total" (``listCapacity`` type 7) one ``GROUP BY`` and
+    give the guest-networking issue race-free allocation (a conditional ``UPDATE``).
+    """
+
+    __tablename__ = "op_dc_vnet_alloc"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    vnet: Mapped[str] = mapped_column(String(18))
+    physical_network_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("physical_network.id", ondelete="CASCADE")
+    )
+    data_center_id: Mapped[int] = mapped_column(IdType, ForeignKey("data_center.id"), index=True)
+    reservation_id: Mapped[str | None] = mapped_column(String(40))
+    account_id: Mapped[int | None] = mapped_column(IdType)
+    taken: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (UniqueConstraint("physical_network_id", "vnet"),)

@@ -29,6 +29,7 @@ from cumulo.infra.models import (
 )
 from cumulo.infra.network_services import DEFAULT_PROVIDERS, PROVIDERS
 from cumulo.infra.rules import choice
+from cumulo.infra.vnets import drop_vnets, sync_vnets
 from cumulo.sdk.api import Call
 from cumulo.sdk.errors import InternalError, InvalidParameterValue
 
@@ -99,7 +100,7 @@ def create_physical_network(
             " has exactly one physical network"
         )
     if vlan:
-        vlan_ranges(vlan)
+        vlan_ranges(vlan)  # refused before anything is written
     default_range = "POD" if zone.networktype == NetworkType.BASIC else "ZONE"
     domain_range = (
         choice(broadcastdomainrange, BROADCAST_DOMAIN_RANGES, "broadcastdomainrange")
@@ -121,6 +122,7 @@ def create_physical_network(
     )
     session.add(network)
     session.flush()
+    sync_vnets(session, network, vlan_ranges(vlan) if vlan else [])
     session.add_all(
         PhysicalNetworkServiceProvider(
             physical_network_id=network.id,
@@ -157,8 +159,7 @@ def update_physical_network(
     if state is not None:
         network.state = choice(state, tuple(s.value for s in PhysicalNetworkState), "state")
     if vlan is not None:
-        if vlan:
-            vlan_ranges(vlan)
+        sync_vnets(call.session, network, vlan_ranges(vlan) if vlan else [])
         network.vnet = vlan or None
     call.session.flush()
     events.record(
@@ -191,6 +192,7 @@ def delete_physical_network(call: Call, network: PhysicalNetwork) -> None:
             PhysicalNetworkServiceProvider.physical_network_id == network.id
         )
     )
+    drop_vnets(session, network)
     network.removed = utcnow()
     session.flush()
     events.record(

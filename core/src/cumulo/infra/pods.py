@@ -72,6 +72,19 @@ def _validate(
             f"The reserved system range startip-endip overlaps the range {overlap.description}"
             f" of pod {overlap.name}; reserved IP addresses must be unique across the cloud"
         )
+    # REQ-OM-18, the other way round from storage_network._check_overlaps: the reserved
+    # range may not take addresses a storage network range (any pod, any zone) has.
+    storage = session.scalars(
+        select(StorageNetworkIpRange)
+        .where(StorageNetworkIpRange.start_num <= last, StorageNetworkIpRange.end_num >= first)
+        .limit(1)
+    ).first()
+    if storage is not None:
+        raise InvalidParameterValue(
+            f"The reserved system range startip-endip overlaps the storage network range"
+            f" {storage.start_ip}-{storage.end_ip}; reserved IP addresses must be unique across"
+            " the cloud (REQ-OM-18)"
+        )
     # Pods of a zone are separate subnets (separate broadcast domains).
     for other in session.scalars(others.where(Pod.data_center_id == zone.id)):
         if ipv4.network_of(ipv4.address(other.cidr_address, "cidr"), other.cidr_size).overlaps(

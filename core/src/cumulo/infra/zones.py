@@ -28,8 +28,10 @@ from cumulo.infra.models import (
     Pod,
     UserIpAddress,
     Zone,
+    ZoneDetail,
 )
 from cumulo.infra.rules import allocation_state, choice
+from cumulo.infra.storage.models import PoolScope, StoragePool, StoragePoolStatus
 from cumulo.sdk.api import Call, CallContext
 from cumulo.sdk.errors import InternalError, InvalidParameterValue
 
@@ -296,3 +298,89 @@ def list_zones(
         max_page_size=max_page_size,
     )
     return [(row[0], row[1]) for row in rows], total
+
+
+LOCAL_STORAGE_REQUIRED_KEY = "system.vm.local.storage.required"
+DNS_SEARCH_ORDER = "dnssearchorder"
+"""4.1's ``ZoneConfig.DnsSearchOrder`` detail name (comma-separated domains)."""
+
+
+def check_can_enable(session: Session, zone: Zone, *, local_storage_required: bool) -> None:
+    """REQ-PS-05: a zone whose system VMs would have no storage is not launched.
+
+    Without shared primary storage (cluster-scope pools, not removed) system VMs can
+    only start on host-local storage, which they use only when
+    ``system.vm.local.storage.required`` is true; enabling such a zone with the setting
+    false would leave it unable to start any system VM.
+
+    :raises InvalidParameterValue: the case above (431 naming ``allocationstate``).
+    """
+    if zone.allocation_state == "Enabled" or local_storage_required:
+        return
+    shared = session.scalar(
+        select(
+            exists().where(
+                StoragePool.data_center_id == zone.id,
+                StoragePool.removed.is_(None),
+                StoragePool.status != StoragePoolStatus.REMOVED.value,
+                StoragePool.scope == PoolScope.CLUSTER.value,
+            )
+        )
+    )
+    if not shared:
+        raise InvalidParameterValue(
+            f"Invalid parameter allocationstate value=Enabled: zone {zone.name} has no shared"
+            " primary storage, so its system VMs could only use host-local storage, and"
+            f" {LOCAL_STORAGE_REQUIRED_KEY} is false; add shared primary storage or set"
+            f" {LOCAL_STORAGE_REQUIRED_KEY} to true first (REQ-PS-05)"
+        )
+
+
+def _key_value_pairs(details: Any) -> dict[str, str]:
+    # 4.1 (ConfigurationManagerImpl.editZone): details[i].key / details[i].value.
+    entries = list(details.values()) if isinstance(details, dict) else list(details or [])
+    pairs: dict[str, str] = {}
+    for entry in entries:
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if not key or "value" not in entry:
+            raise InvalidParameterValue(
+                "Invalid parameter details: expected details[0].key=<name>&details[0].value=<value>"
+            )
+        value = str(entry["value"])
+        if len(str(key)) > 255 or len(value) > 1024:
+            raise InvalidParameterValue(
+                "Invalid parameter details: names are at most 255 characters, values 1024"
+            )
+        pairs[str(key)] = value
+    return pairs
+
+
+def set_zone_details(
+    session: Session, zone: Zone, details: Any, dns_search_order: list[str] | None
+) -> dict[str, str]:
+    """``updateZone details[]`` and ``dnssearchorder``: merge them into
+    ``data_center_details`` (existing names are overwritten, as 4.1 persists them).
+
+    :return: the zone's details after the change.
+    """
+    wanted = _key_value_pairs(details) if details else {}
+    if dns_search_order is not None:
+        domains = [name.strip() for name in dns_search_order if name.strip()]
+        for name in domains:
+            if not all(label and len(label) <= 63 for label in name.split(".")):
+                raise InvalidParameterValue(
+                    f"Invalid parameter dnssearchorder value={name}: not a domain name"
+                )
+        wanted[DNS_SEARCH_ORDER] = ",".join(domains)
+    current = {
+        row.name: row
+        for row in session.scalars(select(ZoneDetail).where(ZoneDetail.dc_id == zone.id))
+    }
+    for name, value in wanted.items():
+        if name in current:
+            current[name].value = value
+        else:
+            current[name] = ZoneDetail(dc_id=zone.id, name=name, value=value)
+            session.add(current[name])
+    session.flush()
+    return {name: row.value for name, row in current.items()}

@@ -7,7 +7,9 @@ Every ``cluster.heartbeat.interval`` the loop
    the in-progress jobs of every stopped server (:func:`cumulo.jobs.mshost.take_over`);
 
 and every :data:`PURGE_EVERY` seconds, under the ``purge`` lease, deletes jobs finished
-more than ``job.expire.minutes`` ago and expired login sessions. Beside that loop, in a
+more than ``job.expire.minutes`` ago and expired login sessions. The domains' own
+periodic tasks (:data:`PERIODIC_TASKS`: snapshot policies, VM expunge …) run from the
+same loop when due; each takes its own lease and transactions. Beside that loop, in a
 thread of its own, the host heartbeat (:class:`cumulo.infra.hosts.monitor.HostMonitor`)
 pings the cloud's hosts every ``ping.interval`` under the ``host.ping`` lease: a round
 may wait up to a ping timeout on silent hosts, which must not delay this server's own
@@ -20,6 +22,8 @@ one server at a time however many share the database.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import importlib
 import logging
 import threading
 import time
@@ -43,6 +47,42 @@ PURGE_LEASE = "purge"
 PURGE_EVERY = 60.0
 """Seconds between purges (4.1 collects expired jobs every 10 s, 100 rows at a time;
 one set-based DELETE a minute keeps up with far more)."""
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """A domain's singleton background task, run by the loop every ``every`` seconds.
+
+    :param name: what the log calls it.
+    :param target: ``"module:function"``; the function takes the :class:`Runtime`,
+        acquires ``lease`` itself (so one server at a time runs it), uses short
+        transactions of its own and never raises for one item's failure. Resolved at
+        its first run, so that the domain modules are not imported by this one.
+    :param every: seconds between two runs on this server.
+    :param lease: the lease it holds, given up when the server signs off.
+    """
+
+    name: str
+    target: str
+    every: float
+    lease: str
+
+    def resolve(self) -> Callable[[Runtime], object]:
+        """The function ``target`` names."""
+        module, _, attribute = self.target.partition(":")
+        function: Callable[[Runtime], object] = getattr(importlib.import_module(module), attribute)
+        return function
+
+
+PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
+    PeriodicTask(
+        "snapshot policies",
+        "cumulo.volumes.scheduler:run_scheduled_snapshots",
+        60.0,
+        "snapshot.policies",
+    ),
+)
+"""The core domains' periodic tasks, in the order a round runs them."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +133,7 @@ class BackgroundTasks:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_purge = 0.0
+        self._next_run = {task.name: 0.0 for task in PERIODIC_TASKS}
         with self._transaction() as session:
             self.timing = Timing.read(runtime, session)
 
@@ -127,12 +168,17 @@ class BackgroundTasks:
     # -- one round ----------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Run one round now: heartbeat, takeover, and the purge when it is due."""
+        """Run one round now: heartbeat, takeover, and the purge and periodic tasks
+        that are due."""
         self._guarded("heartbeat", self._heartbeat)
         self._guarded("takeover", self._take_over)
         if time.monotonic() >= self._next_purge:
             self._next_purge = time.monotonic() + PURGE_EVERY
             self._guarded("purge", self._purge)
+        for task in PERIODIC_TASKS:
+            if time.monotonic() >= self._next_run[task.name]:
+                self._next_run[task.name] = time.monotonic() + task.every
+                self._guarded(task.name, functools.partial(self._run_periodic, task))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -170,10 +216,13 @@ class BackgroundTasks:
         if jobs or sessions:
             log.info("purged %d expired job(s) and %d expired login session(s)", jobs, sessions)
 
+    def _run_periodic(self, task: PeriodicTask) -> None:
+        task.resolve()(self.runtime)
+
     def _sign_off(self) -> None:
         with self._transaction() as session:
             mshost.mark_down(session, self.runtime.msid)
-            for name in (TAKEOVER_LEASE, PURGE_LEASE):
+            for name in (TAKEOVER_LEASE, PURGE_LEASE, *(task.lease for task in PERIODIC_TASKS)):
                 lease.release(session, name, self.runtime.msid)
 
     # -- helpers --------------------------------------------------------------------------

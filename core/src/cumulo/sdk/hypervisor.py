@@ -292,6 +292,39 @@ class HypervisorDriver(Driver):
         """
         raise NotImplementedError
 
+    def discover_cluster_hosts(self, connection: HostConnection) -> list[HostConnection]:
+        """The hosts of the cluster that ``connection`` names, for ``addCluster`` to add
+        them all at once (REQ-CL-03). Optional: the default raises
+        :class:`NotImplementedError`, meaning "this hypervisor's hosts are added one by
+        one with ``addHost``".
+
+        ``connection`` is what ``addCluster`` was given: VMware, the vCenter cluster's
+        URL (``https://vcenter/datacenter/cluster``) with the vCenter login — list the
+        cluster's ``HostSystem`` objects; XenServer, the pool master's URL and login —
+        ``host.get_all`` of the pool. Blocks for one or a few round trips; changes
+        nothing. Each returned connection is something :meth:`connect` accepts (URL,
+        login, ``details``), in a stable order; the core then connects each one.
+
+        :raises InvalidHostCredentials: the cluster manager refused the login.
+        :raises HostUnreachable: nothing answered at ``connection.url``.
+        :raises OperationFailed: the URL names no cluster there.
+        """
+        raise NotImplementedError
+
+    def enable_multipath(self, host: HostRef) -> None:
+        """Turn on iSCSI multipath on a host being added, when ``xen.setup.multipath``
+        is true (REQ-PS-09). Optional: the default raises :class:`NotImplementedError`.
+
+        XenServer: set ``other-config:multipathing=true`` and
+        ``other-config:multipathhandle=dmp`` on the host (with the host in
+        maintenance, as XenCenter does, since it is not running VMs yet); KVM and
+        VMware configure multipath outside the management server and need not
+        implement it. Idempotent; harmless for NFS-only deployments.
+
+        :raises OperationFailed: the host refused.
+        """
+        raise NotImplementedError
+
     def disconnect(self, host: HostRef) -> None:
         """Forget the host (``deleteHost``): close sessions, release agents. Idempotent;
         never raises :class:`HostUnreachable` (a dead host is disconnected already)."""
@@ -329,7 +362,10 @@ class HypervisorDriver(Driver):
 
         One call to the host (libvirt ``listAllDomains``, XenAPI ``VM.get_all_records``,
         a property collector query). VMs the management server does not know are
-        included: it decides what to do with them.
+        included: it decides what to do with them. ``addHost`` calls it right after
+        :meth:`connect` and refuses a host that already runs VMs (REQ-CL-04), so it
+        must work on a host not yet added (``host.host_id`` is ``None``); a driver
+        that cannot tell raises :class:`NotImplementedError` and the check is skipped.
         """
         raise NotImplementedError
 

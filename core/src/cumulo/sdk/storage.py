@@ -12,13 +12,27 @@ missing volume or object succeed. Errors: :class:`InvalidStorageUrl` (the URL or
 fields are wrong: the API reports it as a 431 naming ``url``), :class:`StorageUnreachable`
 (the server did not answer), :class:`StorageOperationFailed` (it answered with a
 failure, e.g. export not found, pool full).
+
+Template downloads (:meth:`SecondaryStorageDriver.download_template`) take a
+:class:`TemplateSource`: the URL, a progress callback and the management server's
+address policy (``secstorage.allowed.internal.sites``). A driver that fetches the bits
+itself uses :func:`fetch_url`, which resolves the host once, checks every address
+against that policy and connects to the checked address, so a name that resolves to a
+public address when registered and to an internal one when downloaded (DNS rebinding)
+is still refused; redirects are re-checked hop by hop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import http.client
+import ipaddress
+import socket
+import ssl
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from typing import BinaryIO
+from urllib.parse import unquote, urljoin, urlsplit
 
 from cumulo.sdk.driver import Driver
 
@@ -139,6 +153,37 @@ class StoredObject:
     path: str
     size_bytes: int
     physical_size_bytes: int
+    digests: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Hex digests of the bytes as downloaded, by algorithm (``md5``, ``sha256``); empty
+    when the driver never saw the bytes (a simulated store), so nothing can be verified.
+    Not part of equality: a later listing need not repeat them."""
+
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Progress = Callable[[int, int | None], None]
+"""``progress(downloaded_bytes, total_bytes or None)``: called as a download advances."""
+
+
+def public_only(address: IpAddress) -> bool:
+    """The default address policy: only globally routable addresses."""
+    return address.is_global
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """Where a template comes from and how to fetch it.
+
+    :param url: an ``http://`` or ``https://`` URL (already checked once by the core).
+    :param address_allowed: whether an address the URL's host resolves to may be
+        connected to (the core's ``secstorage.allowed.internal.sites`` policy).
+    :param progress: told of the bytes fetched so far; may be ``None``.
+    :param timeout: seconds a connect or a read may stall before the download fails.
+    """
+
+    url: str
+    address_allowed: Callable[[IpAddress], bool] = public_only
+    progress: Progress | None = None
+    timeout: float = 60.0
 
 
 # ---- the contracts -------------------------------------------------------------------
@@ -189,6 +234,27 @@ class PrimaryStorageDriver(Driver):
         """Delete a volume; deleting a missing one succeeds."""
         raise NotImplementedError
 
+    def resize_volume(self, pool: PoolRef, path: str, size_bytes: int) -> StoredVolume:
+        """Give the volume at ``path`` the virtual size ``size_bytes`` (``resizeVolume``;
+        the caller has checked that shrinking was asked for explicitly). Blocks until
+        done; resizing to the current size succeeds. Optional: the default refuses.
+
+        :raises StorageOperationFailed: no room on the pool, a missing volume, or a
+            driver that cannot resize.
+        """
+        raise StorageOperationFailed(f"{self.name} storage cannot resize volumes")
+
+    def copy_volume(self, source: PoolRef, path: str, target: PoolRef, name: str) -> StoredVolume:
+        """Copy the volume at ``path`` on ``source`` to a new volume ``name`` on
+        ``target`` (``migrateVolume``); the source stays, the caller deletes it once the
+        copy is recorded. Copying again over a half-written ``name`` must succeed.
+        Optional: the default refuses.
+
+        :raises StorageOperationFailed: no room on ``target``, a missing source, or a
+            driver that cannot copy between pools.
+        """
+        raise StorageOperationFailed(f"{self.name} storage cannot copy volumes between pools")
+
 
 class SecondaryStorageDriver(Driver):
     """The contract of secondary storage: stores for templates, ISOs and snapshots."""
@@ -219,6 +285,34 @@ class SecondaryStorageDriver(Driver):
         """
         raise NotImplementedError
 
+    def download_template(self, store: StoreRef, path: str, source: TemplateSource) -> StoredObject:
+        """Download ``source`` to ``path``, telling ``source.progress`` as it goes, and
+        return the object with the digests of what was written (when the bytes passed
+        through the driver). Blocks until done. Must honour ``source.address_allowed``
+        (use :func:`fetch_url`).
+
+        The default runs :meth:`register_template` (no progress, no digests), so drivers
+        written before this method keep working.
+
+        :raises StorageOperationFailed: the download, the address check or the write
+            failed; ``str()`` says why, for the template's status.
+        """
+        return self.register_template(store, path, source.url)
+
+    def copy_object(
+        self,
+        source_store: StoreRef,
+        path: str,
+        target_store: StoreRef,
+        progress: Progress | None = None,
+    ) -> StoredObject:
+        """Copy the object at ``path`` from ``source_store`` to the same path on
+        ``target_store`` (copying a template between zones); blocks until done.
+
+        :raises StorageOperationFailed: the driver cannot copy, or the copy failed.
+        """
+        raise StorageOperationFailed(f"{self.name} storage cannot copy objects between stores")
+
     def list_objects(self, store: StoreRef) -> dict[str, StoredObject]:
         """Every object on the store, by path (template sync)."""
         raise NotImplementedError
@@ -226,3 +320,122 @@ class SecondaryStorageDriver(Driver):
     def delete_object(self, store: StoreRef, path: str) -> None:
         """Delete an object; deleting a missing one succeeds."""
         raise NotImplementedError
+
+
+# ---- fetching templates over HTTP ------------------------------------------------------
+
+MAX_REDIRECTS = 5
+CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What :func:`fetch_url` wrote: its size and digests (``md5``, ``sha256``)."""
+
+    size_bytes: int
+    digests: Mapping[str, str]
+
+
+def resolve_checked(host: str, port: int, allowed: Callable[[IpAddress], bool]) -> IpAddress:
+    """The first address ``host`` resolves to, after checking every one of them.
+
+    :raises StorageOperationFailed: the name does not resolve, or one of its addresses
+        is refused by ``allowed`` (all are checked: a name with one internal address
+        among public ones could be steered to it).
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise StorageOperationFailed(f"cannot resolve {host}: {exc}") from exc
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not addresses:  # pragma: no cover - getaddrinfo raises instead
+        raise StorageOperationFailed(f"cannot resolve {host}")
+    for address in addresses:
+        if not allowed(address):
+            raise StorageOperationFailed(
+                f"{host} resolves to the internal address {address}, which is not in"
+                " secstorage.allowed.internal.sites"
+            )
+    return addresses[0]
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    # Connects to the checked address but verifies the certificate for the host name.
+    def __init__(self, address: str, port: int, server_name: str, timeout: float) -> None:
+        super().__init__(address, port, timeout=timeout, context=ssl.create_default_context())
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
+            sock, server_hostname=self._server_name
+        )
+
+
+def fetch_url(url: str, sink: BinaryIO, source: TemplateSource | None = None) -> FetchResult:
+    """Stream ``url`` into ``sink`` (http/https only), hashing as it goes.
+
+    :param source: the address policy, progress callback and timeout (``url`` wins
+        over ``source.url``, so a driver may fetch a rewritten URL under the same policy).
+    :raises StorageOperationFailed: a refused or unresolvable address, a scheme other
+        than http/https, an HTTP error status, too many redirects, a short read or a
+        network error; the message says which.
+    """
+    policy = source or TemplateSource(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            raise StorageOperationFailed(f"only http:// and https:// URLs can be fetched: {url}")
+        try:
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError as exc:
+            raise StorageOperationFailed(f"invalid port in {url}") from exc
+        address = str(resolve_checked(parts.hostname, port, policy.address_allowed))
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            connection = _PinnedHTTPSConnection(address, port, parts.hostname, policy.timeout)
+        else:
+            connection = http.client.HTTPConnection(address, port, timeout=policy.timeout)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+        try:
+            connection.request("GET", target, headers={"Host": host_header, "User-Agent": "cumulo"})
+            response = connection.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.getheader("Location")
+                if not location:
+                    raise StorageOperationFailed(f"{url} redirects without a Location")
+                url = urljoin(url, location)
+                continue
+            if response.status != 200:
+                raise StorageOperationFailed(
+                    f"{url} answered HTTP {response.status} {response.reason}"
+                )
+            return _stream(response, sink, policy.progress)
+        except (OSError, http.client.HTTPException) as exc:
+            raise StorageOperationFailed(f"downloading {url} failed: {exc}") from exc
+        finally:
+            connection.close()
+    raise StorageOperationFailed(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+
+def _stream(
+    response: http.client.HTTPResponse, sink: BinaryIO, progress: Progress | None
+) -> FetchResult:
+    length = response.getheader("Content-Length")
+    total = int(length) if length and length.isdigit() else None
+    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    done = 0
+    if progress is not None:
+        progress(0, total)
+    while chunk := response.read(CHUNK_BYTES):
+        sink.write(chunk)
+        md5.update(chunk)
+        sha256.update(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+    if total is not None and done != total:
+        raise StorageOperationFailed(f"the server closed after {done} of {total} bytes")
+    return FetchResult(done, {"md5": md5.hexdigest(), "sha256": sha256.hexdigest()})

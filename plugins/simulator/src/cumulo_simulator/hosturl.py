@@ -6,7 +6,15 @@ server are accepted, as CloudStack's simulator does; the path names the host (tw
 that differ only in their query are the same host). Unset values are the defaults
 below, or, with ``seed=N``, drawn from a repeatable pseudo-random profile so a large
 fleet is varied without writing every URL by hand. ``expectpassword=secret`` makes
-``connect`` refuse any other password (to exercise credential errors).
+``connect`` refuse any other password (to exercise credential errors). ``vms=N``
+makes the host already run N VMs of its own when first connected (named
+``<host>-vm<i>``, Running), as a host taken from another management tool would:
+``addHost`` must refuse it (REQ-CL-04).
+
+A URL with ``hosts=N`` names a simulated *cluster manager* (a vCenter cluster or a
+XenServer pool): :func:`cluster_member_urls` gives its N hosts,
+``<url path>/host<i>`` with the same query (minus ``hosts``), so their hardware options
+apply to every member.
 
 Memory takes a plain byte count or a binary unit: ``K``/``KiB``, ``M``/``MiB``,
 ``G``/``GiB``, ``T``/``TiB``.
@@ -18,7 +26,7 @@ import random
 import re
 import uuid
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_SOCKETS = 1
 DEFAULT_CPUS = 4
@@ -46,6 +54,7 @@ class SimulatedHardware:
     memory_bytes: int
     version: str
     expect_password: str | None
+    vms: int = 0
 
 
 def parse_size(text: str) -> int:
@@ -91,6 +100,9 @@ def parse_host_url(url: str) -> SimulatedHardware:
         memory = profile.get("memory", DEFAULT_MEMORY)
     if memory < 1:
         raise HostUrlError("host url option memory must be positive")
+    vms = options.get("vms", "0")
+    if not vms.isdigit():
+        raise HostUrlError(f"host url option vms={vms!r} must be a whole number")
     name = parts.path.strip("/").rsplit("/", 1)[-1] or parts.hostname or "simulator"
     return SimulatedHardware(
         guid=host_guid(url),
@@ -101,7 +113,28 @@ def parse_host_url(url: str) -> SimulatedHardware:
         memory_bytes=memory,
         version=options.get("version", DEFAULT_VERSION),
         expect_password=options.get("expectpassword"),
+        vms=int(vms),
     )
+
+
+def cluster_member_urls(url: str) -> list[str]:
+    """The host URLs of the simulated cluster manager at ``url`` (``hosts=N``).
+
+    :raises HostUrlError: ``url`` has no positive ``hosts`` option.
+    """
+    parts = urlsplit(url.strip())
+    pairs = parse_qsl(parts.query)
+    counts = [value for key, value in pairs if key.lower() == "hosts"]
+    if not counts or not counts[-1].isdigit() or int(counts[-1]) < 1:
+        raise HostUrlError(
+            f"{url} names no simulated cluster: give hosts=N (a positive number) in its query"
+        )
+    query = urlencode([(key, value) for key, value in pairs if key.lower() != "hosts"])
+    base = parts.path.rstrip("/")
+    return [
+        urlunsplit((parts.scheme, parts.netloc, f"{base}/host{index}", query, ""))
+        for index in range(int(counts[-1]))
+    ]
 
 
 def _seeded(seed: str) -> dict[str, int]:

@@ -33,13 +33,21 @@ from cumulo.sdk import (
     VmState,
     VolumeSpec,
 )
-from cumulo_simulator.hosturl import HostUrlError, SimulatedHardware, host_guid, parse_host_url
+from cumulo_simulator.hosturl import (
+    HostUrlError,
+    SimulatedHardware,
+    cluster_member_urls,
+    host_guid,
+    parse_host_url,
+)
 from cumulo_simulator.rules import Behaviour, Scope, choose
 from cumulo_simulator.state import SimulatorState
 
 # States in which a VM holds its host's memory.
 _ACTIVE = (VmState.STARTING, VmState.RUNNING, VmState.STOPPING, VmState.MIGRATING)
 _FIRST_CONSOLE_PORT = 5900
+_OWN_VM_MEMORY = 512 * 1024**2
+"""Memory of each VM a ``vms=N`` host runs of its own."""
 
 
 def _sleep(behaviour: Behaviour) -> None:
@@ -138,6 +146,28 @@ class SimulatorHypervisor(HypervisorDriver):
                 f" {connection.username or 'the user'}"
             )
         with self.state.write() as conn:
+            # The host's own VMs (vms=N) are created at its very first connection and
+            # then live like any VM (a disconnect does not bring destroyed ones back):
+            # destroying them is what makes the host addable.
+            first = conn.execute(
+                "INSERT OR IGNORE INTO seeded_hosts (host_guid) VALUES (?)", (hardware.guid,)
+            ).rowcount
+            if hardware.vms and first:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO vms (name, host_guid, state, cpus, speed, memory,"
+                    " vnc_password, console_port) VALUES (?, ?, ?, 1, ?, ?, '', ?)",
+                    [
+                        (
+                            f"{hardware.name}-vm{index}",
+                            hardware.guid,
+                            VmState.RUNNING,
+                            hardware.speed_mhz,
+                            _OWN_VM_MEMORY,
+                            _FIRST_CONSOLE_PORT + index,
+                        )
+                        for index in range(hardware.vms)
+                    ],
+                )
             conn.execute(
                 "INSERT OR REPLACE INTO hosts (guid, url, name, sockets, cpus, speed, memory,"
                 " version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -162,6 +192,28 @@ class SimulatorHypervisor(HypervisorDriver):
             capabilities=("hvm",),
             name=hardware.name,
         )
+
+    def discover_cluster_hosts(self, connection: HostConnection) -> list[HostConnection]:
+        """The members of a simulated cluster manager (``hosts=N`` in the URL, see
+        :mod:`cumulo_simulator.hosturl`), reached with the manager's login; the
+        ``discover`` rules apply (latency, failure, no answer)."""
+        guid = host_guid(connection.url)
+        scope = Scope(connection.zone_id, connection.pod_id, connection.cluster_id, None, guid)
+        behaviour = self._begin("discover", scope, connection.url)
+        self._fail_if(behaviour, "discover", connection.url)
+        try:
+            urls = cluster_member_urls(connection.url)
+            hardware = parse_host_url(connection.url)
+        except HostUrlError as exc:
+            raise OperationFailed(str(exc)) from exc
+        if hardware.expect_password is not None and connection.password != hardware.expect_password:
+            raise InvalidHostCredentials(
+                f"simulated cluster manager {connection.url} refused the credentials"
+            )
+        return [
+            HostConnection(url, connection.username, connection.password, connection.details)
+            for url in urls
+        ]
 
     def disconnect(self, host: HostRef) -> None:
         """Forget the host; its VMs stay in the state file, as on a real host."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 OPERATIONS: tuple[str, ...] = (
     "connect",
     "disconnect",
+    "discover",
     "ping",
     "vm_states",
     "start",
@@ -34,6 +35,8 @@ OPERATIONS: tuple[str, ...] = (
     "pool_capacity",
     "create_volume",
     "delete_volume",
+    "resize_volume",
+    "copy_volume",
     "attach_store",
     "register_template",
     "delete_object",

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS vms (
     vnc_password TEXT NOT NULL, console_port INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS vms_host ON vms (host_guid);
+CREATE TABLE IF NOT EXISTS seeded_hosts (host_guid TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS attachments (
     vm_name TEXT NOT NULL, volume_uuid TEXT NOT NULL, device_id INTEGER NOT NULL,
     PRIMARY KEY (vm_name, volume_uuid)

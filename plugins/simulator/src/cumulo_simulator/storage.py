@@ -8,12 +8,23 @@ objects are rows; ``used`` is the sum of their sizes. Rules (``attach_pool``,
 ``pool_capacity``, ``create_volume``, ``delete_volume``, ``attach_store``,
 ``register_template``, ``delete_object``) inject latency and faults: ``unreachable``
 raises :class:`StorageUnreachable`, ``fail`` :class:`StorageOperationFailed`.
+
+Secondary stores of the ``file://`` form are directories of the management server, as
+real as they come: :meth:`SimulatorStorage.download_template` really fetches the URL
+(through :func:`cumulo.sdk.storage.fetch_url`, so the address policy holds) and writes
+the file under the directory, reporting progress and digests; deleting the object
+removes the file, and :meth:`~SimulatorStorage.copy_object` between two such stores
+copies it. Every other store stays simulated (an entry, no bytes).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import ClassVar
 
 from cumulo.sdk import (
@@ -29,6 +40,7 @@ from cumulo.sdk import (
     StoredVolume,
     StoreRef,
 )
+from cumulo.sdk.storage import Progress, TemplateSource, fetch_url
 from cumulo_simulator.hosturl import HostUrlError, parse_size
 from cumulo_simulator.rules import Behaviour, Scope
 from cumulo_simulator.state import SimulatorState
@@ -181,6 +193,39 @@ class SimulatorStorage(PrimaryStorageDriver, SecondaryStorageDriver):
         self._apply("delete_volume", pool.url)
         self._delete(pool.uuid, path)
 
+    def resize_volume(self, pool: PoolRef, path: str, size_bytes: int) -> StoredVolume:
+        """Change the entry's size (simulated volumes are thick: they use all of it)."""
+        self._apply("resize_volume", pool.url)
+        grown = size_bytes - self._size_of(pool.uuid, path)
+        if grown > self._capacity(pool.uuid).free_bytes:
+            raise StorageOperationFailed(
+                f"simulated storage {pool.uuid} is full: {grown} more bytes asked"
+            )
+        with self.state.write() as conn:
+            conn.execute(
+                "UPDATE objects SET size = ?, physical = ? WHERE pool_uuid = ? AND path = ?",
+                (size_bytes, size_bytes, pool.uuid, path),
+            )
+        return StoredVolume(path, size_bytes)
+
+    def copy_volume(self, source: PoolRef, path: str, target: PoolRef, name: str) -> StoredVolume:
+        """A new entry ``name`` on ``target`` the size of the source's."""
+        self._apply("copy_volume", target.url)
+        size = self._size_of(source.uuid, path)
+        self._attach(target.uuid, target.url)
+        self._add(target.uuid, name, size, size)
+        return StoredVolume(name, size)
+
+    def _size_of(self, uuid: str, path: str) -> int:
+        row = (
+            self.state.read()
+            .execute("SELECT size FROM objects WHERE pool_uuid = ? AND path = ?", (uuid, path))
+            .fetchone()
+        )
+        if row is None:
+            raise StorageOperationFailed(f"volume {path} is not on simulated pool {uuid}")
+        return int(row[0])
+
     # ---- secondary ---------------------------------------------------------------------
 
     def attach_store(self, store: StoreRef) -> StorageCapacity:
@@ -194,12 +239,18 @@ class SimulatorStorage(PrimaryStorageDriver, SecondaryStorageDriver):
         return self._capacity(store.uuid)
 
     def register_template(self, store: StoreRef, path: str, source_url: str) -> StoredObject:
-        """An object entry; nothing is downloaded. The size is the source URL's ``size``
-        query option (e.g. ``http://x/t.vhd?size=4GiB``), default 2 GiB."""
-        self._apply("register_template", store.url)
+        """For a ``file://`` store: :meth:`download_template` with the default
+        (public addresses only) policy. Other stores: an object entry, nothing is
+        downloaded; the size is the source URL's ``size`` query option (e.g.
+        ``http://x/t.vhd?size=4GiB``), default 2 GiB."""
         existing = self.list_objects(store).get(path)
         if existing is not None:
+            self._apply("register_template", store.url)
             return existing
+        if _local_directory(store) is not None:
+            # A real directory gets real bytes, under the public-only address policy.
+            return self.download_template(store, path, TemplateSource(source_url))
+        self._apply("register_template", store.url)
         option = StorageUrl.parse(source_url).query.get("size") if "://" in source_url else None
         try:
             size = parse_size(option) if option else DEFAULT_TEMPLATE_SIZE
@@ -207,6 +258,79 @@ class SimulatorStorage(PrimaryStorageDriver, SecondaryStorageDriver):
             raise StorageOperationFailed(f"template url option size: {exc}") from exc
         self._add(store.uuid, path, size, size)
         return StoredObject(path=path, size_bytes=size, physical_size_bytes=size)
+
+    def download_template(self, store: StoreRef, path: str, source: TemplateSource) -> StoredObject:
+        """For a ``file://`` store: fetch ``source`` into ``<directory>/<path>`` (through
+        a temporary file renamed into place, so a failed download leaves nothing) and
+        record it with its real size. Other stores: :meth:`register_template`, with one
+        progress report at the end."""
+        directory = _local_directory(store)
+        if directory is None:
+            stored = self.register_template(store, path, source.url)
+            if source.progress is not None:
+                source.progress(stored.physical_size_bytes, stored.physical_size_bytes)
+            return stored
+        self._apply("register_template", store.url)
+        self._attach_local(store, directory)
+        target = _inside(directory, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".download-")
+        try:
+            with os.fdopen(handle, "wb") as sink:
+                fetched = fetch_url(source.url, sink, source)
+            os.replace(temporary, target)
+        except OSError as exc:
+            raise StorageOperationFailed(f"writing {target} failed: {exc}") from exc
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        size = fetched.size_bytes
+        self._add(store.uuid, path, size, size)
+        return StoredObject(path, size, size, digests=dict(fetched.digests))
+
+    def copy_object(
+        self,
+        source_store: StoreRef,
+        path: str,
+        target_store: StoreRef,
+        progress: Progress | None = None,
+    ) -> StoredObject:
+        """Copy the file between two ``file://`` stores, or the entry between simulated
+        ones (a mix copies the entry: the simulated side has no bytes to give)."""
+        self._apply("copy_object", target_store.url)
+        existing = self.list_objects(source_store).get(path)
+        source_dir, target_dir = _local_directory(source_store), _local_directory(target_store)
+        if source_dir is not None and target_dir is not None:
+            origin = _inside(source_dir, path)
+            if not origin.is_file():
+                raise StorageOperationFailed(f"{path} is not on store {source_store.url}")
+            self._attach_local(target_store, target_dir)
+            target = _inside(target_dir, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin, target)
+            size = target.stat().st_size
+        elif existing is None:
+            raise StorageOperationFailed(f"{path} is not on store {source_store.url}")
+        else:
+            if target_dir is not None:
+                self._attach_local(target_store, target_dir)
+            size = existing.physical_size_bytes
+        self._add(target_store.uuid, path, size, size)
+        if progress is not None:
+            progress(size, size)
+        return StoredObject(path, size, size)
+
+    def _attach_local(self, store: StoreRef, directory: Path) -> None:
+        # addSecondaryStorage measures file:// stores itself and never attaches them
+        # through a driver; record the directory with its real size on first use.
+        if not directory.is_dir():
+            raise StorageOperationFailed(f"store directory {directory} does not exist")
+        total = shutil.disk_usage(directory).total
+        with self.state.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO pools (uuid, url, total) VALUES (?, ?, ?)",
+                (store.uuid, store.url, total),
+            )
 
     def list_objects(self, store: StoreRef) -> dict[str, StoredObject]:
         """Every entry of the store."""
@@ -216,6 +340,23 @@ class SimulatorStorage(PrimaryStorageDriver, SecondaryStorageDriver):
         return {path: StoredObject(path, int(size), int(phys)) for path, size, phys in rows}
 
     def delete_object(self, store: StoreRef, path: str) -> None:
-        """Drop the entry, if any."""
+        """Drop the entry, if any, and for a ``file://`` store the file."""
         self._apply("delete_object", store.url)
+        directory = _local_directory(store)
+        if directory is not None:
+            _inside(directory, path).unlink(missing_ok=True)
         self._delete(store.uuid, path)
+
+
+def _local_directory(store: StoreRef) -> Path | None:
+    """The directory of a ``file://`` store; ``None`` for every other (simulated) one."""
+    parsed = StorageUrl.parse(store.url)
+    return Path(parsed.path) if parsed.scheme == "file" else None
+
+
+def _inside(directory: Path, path: str) -> Path:
+    """``directory/path``, refusing a path that would leave the directory."""
+    target = (directory / path.lstrip("/")).resolve()
+    if not target.is_relative_to(directory.resolve()):
+        raise StorageOperationFailed(f"object path {path!r} leaves the store directory")
+    return target

@@ -28,6 +28,19 @@ from cumulo.sdk.api import (
 )
 from cumulo.sdk.errors import InvalidParameterValue
 
+_NO_PROJECTS = (
+    "is not supported: projects do not exist in this cloud yet; dedicate the range to an"
+    " account with account/domainid instead"
+)
+_NO_NETWORKS = (
+    "is not supported yet: guest networks come with the guest-networking issue; a range"
+    " belongs to its zone, pod or physical network for now"
+)
+_NO_IPV6 = (
+    "is not supported yet: 4.1 adds IPv6 ranges only to a shared guest network"
+    " (networkid), and guest networks come with the guest-networking issue"
+)
+
 
 def _range_result(call: Call, row: VlanIpRange) -> ObjectResult:
     rows, _ = ip_ranges.list_vlan_ip_ranges(call.session, filters={"id": row.id})
@@ -35,7 +48,9 @@ def _range_result(call: Call, row: VlanIpRange) -> ObjectResult:
 
 
 def _create_vlan_ip_range(call: Call) -> ObjectResult:
-    not_yet(call, "projectid", "networkid", "startipv6", "endipv6", "ip6gateway", "ip6cidr")
+    not_yet(call, "projectid", why=_NO_PROJECTS)
+    not_yet(call, "networkid", why=_NO_NETWORKS)
+    not_yet(call, "startipv6", "endipv6", "ip6gateway", "ip6cidr", why=_NO_IPV6)
     session = call.session
     pod = find_pod(session, call.params["podid"]) if call.get("podid") else None
     if call.get("zoneid"):
@@ -77,7 +92,8 @@ def _delete_vlan_ip_range(call: Call) -> SuccessResult:
 
 
 def _list_vlan_ip_ranges(call: Call) -> ListResult:
-    not_yet(call, "projectid", "networkid")
+    not_yet(call, "projectid", why=_NO_PROJECTS)
+    not_yet(call, "networkid", why=_NO_NETWORKS)
     session = call.session
     filters: dict[str, Any] = {}
     if call.get("id"):

@@ -11,9 +11,11 @@ from cumulo.infra.commands.support import (
     PAGING,
     POD_ID,
     ZONE_ID,
-    not_yet,
     paging,
 )
+from cumulo.infra.hosts import capacity
+from cumulo.infra.hosts.commands.support import config_values
+from cumulo.infra.hosts.views import capacity_fields
 from cumulo.infra.lookup import find_pod, find_zone
 from cumulo.sdk.api import (
     ALL_ROLES,
@@ -57,10 +59,20 @@ def _create_zone(call: Call) -> ObjectResult:
 
 
 def _update_zone(call: Call) -> ObjectResult:
-    not_yet(call, "details", "dnssearchorder")
     zone = find_zone(call.session, call.params["id"], "id")
     changes = {name: call.get(name) for name in zones.UPDATABLE}
+    wanted = call.get("allocationstate")
+    if wanted is not None and wanted.strip().lower() == "enabled":
+        required = config_values(call, [zones.LOCAL_STORAGE_REQUIRED_KEY])
+        zones.check_can_enable(
+            call.session,
+            zone,
+            local_storage_required=(
+                (required.get(zones.LOCAL_STORAGE_REQUIRED_KEY) or "").strip().lower() == "true"
+            ),
+        )
     zones.update_zone(call, zone, changes)
+    zones.set_zone_details(call.session, zone, call.get("details"), call.get("dnssearchorder"))
     return _zone_result(call, zone.uuid)
 
 
@@ -70,7 +82,6 @@ def _delete_zone(call: Call) -> SuccessResult:
 
 
 def _list_zones(call: Call) -> ListResult:
-    not_yet(call, "showcapacities", why="is not supported until capacity is computed")
     session = call.session
     rows, total = zones.list_zones(
         call.ctx,
@@ -82,9 +93,13 @@ def _list_zones(call: Call) -> ListResult:
         **paging(call),
     )
     admin = call.ctx.is_root_admin
-    return ListResult(
-        "zone", [views.zone_fields(zone, domain, admin=admin) for zone, domain in rows], total
-    )
+    items = [views.zone_fields(zone, domain, admin=admin) for zone, domain in rows]
+    # Capacity is infrastructure detail: shown to root admins only, one more query.
+    if call.get("showcapacities") and admin and rows:
+        found = capacity.capacities_of(session, zone_ids=[zone.id for zone, _ in rows])
+        for item, (zone, _) in zip(items, rows, strict=True):
+            item["capacity"] = [capacity_fields(row) for row in found.get(zone.id, [])]
+    return ListResult("zone", items, total)
 
 
 def _pod_result(call: Call, pod_uuid: str) -> ObjectResult:
@@ -122,7 +137,6 @@ def _delete_pod(call: Call) -> SuccessResult:
 
 
 def _list_pods(call: Call) -> ListResult:
-    not_yet(call, "showcapacities", why="is not supported until capacity is computed")
     session = call.session
     rows, total = pods.list_pods(
         session,
@@ -133,7 +147,12 @@ def _list_pods(call: Call) -> ListResult:
         keyword=call.get("keyword"),
         **paging(call),
     )
-    return ListResult("pod", [views.pod_fields(pod, zone) for pod, zone in rows], total)
+    items = [views.pod_fields(pod, zone) for pod, zone in rows]
+    if call.get("showcapacities") and rows:
+        found = capacity.capacities_of(session, pod_ids=[pod.id for pod, _ in rows])
+        for item, (pod, _) in zip(items, rows, strict=True):
+            item["capacity"] = [capacity_fields(row) for row in found.get(pod.id, [])]
+    return ListResult("pod", items, total)
 
 
 COMMANDS = (

@@ -12,22 +12,33 @@ Registered here: memory (0) and CPU (1) from the hosts; primary storage (2, used
 total, and 3, allocated to volumes of total) from the pools' materialised columns, with
 the rules of :func:`cumulo.infra.storage.capacity.pool_capacity_totals`; public IPs (4)
 and direct-attached IPs (8) counted from ``user_ip_address`` by range type; a pod's
-reserved system IPs (5) from its range ends. Every source is one ``SELECT`` folded into
+reserved system IPs (5) from its range ends; secondary storage (6) from the sizes
+measured into each store's ``host_details``; guest VLANs (7) counted from
+``op_dc_vnet_alloc`` (taken of all); host-local primary storage (9) from the local
+pools' columns. Every source is one ``SELECT`` folded into
 the listing's single statement, whatever the number of hosts, pools and addresses.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, desc, func, literal, null, select, union_all
+from sqlalchemy import BigInteger, Select, case, cast, desc, func, literal, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from cumulo.db.listing import DEFAULT_PAGE_SIZE, fetch_page
-from cumulo.infra.hosts.models import Cluster, Host, HostType
-from cumulo.infra.models import IpState, Pod, UserIpAddress, VlanIpRange, VlanType, Zone
+from cumulo.infra.hosts.models import Cluster, Host, HostDetail, HostType
+from cumulo.infra.models import (
+    IpState,
+    Pod,
+    UserIpAddress,
+    VlanIpRange,
+    VlanType,
+    VnetAllocation,
+    Zone,
+)
 from cumulo.infra.storage.models import PoolScope, StoragePool, StoragePoolStatus
 from cumulo.sdk.errors import InvalidParameterValue
 
@@ -158,6 +169,55 @@ def _private_ips() -> Select[*tuple[Any, ...]]:
     )
 
 
+def _secondary_storage() -> Select[*tuple[Any, ...]]:
+    # A secondary store is a SecondaryStorage host row whose size addSecondaryStorage
+    # measured into host_details (total_size, used_size): two outer joins per store.
+    total = aliased(HostDetail)
+    used = aliased(HostDetail)
+    return (
+        select(
+            literal(int(CapacityType.SECONDARY_STORAGE)).label("type"),
+            Host.data_center_id,
+            null().label("pod_id"),
+            null().label("cluster_id"),
+            func.coalesce(cast(used.value, BigInteger), 0).label("used"),
+            func.coalesce(cast(total.value, BigInteger), 0).label("total"),
+        )
+        .outerjoin(total, (total.host_id == Host.id) & (total.name == "total_size"))
+        .outerjoin(used, (used.host_id == Host.id) & (used.name == "used_size"))
+        .where(Host.removed.is_(None), Host.type == HostType.SECONDARY_STORAGE.value)
+    )
+
+
+def _vlans() -> Select[*tuple[Any, ...]]:
+    # Guest VLANs of the zone's physical networks, one op_dc_vnet_alloc row each; used
+    # are those a guest network holds (taken). One GROUP BY over the indexed zone.
+    return select(
+        literal(int(CapacityType.VLAN)).label("type"),
+        VnetAllocation.data_center_id,
+        null().label("pod_id"),
+        null().label("cluster_id"),
+        func.count(VnetAllocation.taken).label("used"),
+        func.count(VnetAllocation.id).label("total"),
+    ).group_by(VnetAllocation.data_center_id)
+
+
+def _local_storage() -> Select[*tuple[Any, ...]]:
+    # Host-local pools (scope HOST), the same materialised columns as shared ones.
+    return select(
+        literal(int(CapacityType.LOCAL_STORAGE)).label("type"),
+        StoragePool.data_center_id,
+        StoragePool.pod_id,
+        StoragePool.cluster_id,
+        func.coalesce(StoragePool.used_bytes, 0).label("used"),
+        func.coalesce(StoragePool.capacity_bytes, 0).label("total"),
+    ).where(
+        StoragePool.removed.is_(None),
+        StoragePool.status != StoragePoolStatus.REMOVED.value,
+        StoragePool.scope == PoolScope.HOST.value,
+    )
+
+
 register_source(CapacityType.MEMORY, _memory)
 register_source(CapacityType.CPU, _cpu)
 register_source(CapacityType.STORAGE, _storage)
@@ -171,6 +231,9 @@ register_source(
     CapacityType.DIRECT_ATTACHED_PUBLIC_IP,
     _addresses(CapacityType.DIRECT_ATTACHED_PUBLIC_IP, VlanType.DIRECT_ATTACHED),
 )
+register_source(CapacityType.SECONDARY_STORAGE, _secondary_storage)
+register_source(CapacityType.VLAN, _vlans)
+register_source(CapacityType.LOCAL_STORAGE, _local_storage)
 
 
 def capacity_query(
@@ -180,8 +243,14 @@ def capacity_query(
     pod_id: int | None = None,
     cluster_id: int | None = None,
     sort_by_usage: bool = False,
+    zone_ids: Sequence[int] | None = None,
+    pod_ids: Sequence[int] | None = None,
 ) -> Select[*tuple[Any, ...]]:
-    """The grouped statement: one row per type and zone (pod, cluster when filtered)."""
+    """The grouped statement: one row per type and zone (pod, cluster when filtered).
+
+    :param zone_ids: only these zones (``listZones showcapacities``: a page's zones).
+    :param pod_ids: only these pods, one row per type and pod (``listPods``).
+    """
     sources = [
         build()
         for kind, build in sorted(_SOURCES.items())
@@ -189,7 +258,8 @@ def capacity_query(
     ]
     rows = union_all(*sources).subquery() if len(sources) > 1 else sources[0].subquery()
     keys: list[Any] = [rows.c.type, rows.c.data_center_id]
-    if pod_id is not None or cluster_id is not None:
+    per_pod = pod_id is not None or cluster_id is not None or pod_ids is not None
+    if per_pod:
         keys.append(rows.c.pod_id)
     if cluster_id is not None:
         keys.append(rows.c.cluster_id)
@@ -199,7 +269,7 @@ def capacity_query(
                           zone.name.label("zone_name")]  # fmt: skip
     stmt = select(*columns).join(zone, zone.id == rows.c.data_center_id)
     group: list[Any] = [*keys, zone.uuid, zone.name]
-    if pod_id is not None or cluster_id is not None:
+    if per_pod:
         pod = aliased(Pod)
         stmt = stmt.add_columns(pod.uuid.label("pod_uuid"), pod.name.label("pod_name"))
         stmt = stmt.join(pod, pod.id == rows.c.pod_id)
@@ -218,6 +288,10 @@ def capacity_query(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
+    if zone_ids is not None:
+        stmt = stmt.where(rows.c.data_center_id.in_(zone_ids))
+    if pod_ids is not None:
+        stmt = stmt.where(rows.c.pod_id.in_(pod_ids))
     stmt = stmt.group_by(*group)
     if sort_by_usage:
         ratio = func.sum(rows.c.used) * 1.0 / func.nullif(func.sum(rows.c.total), 0)
@@ -264,3 +338,24 @@ def list_capacity(
         session, stmt, page=page, pagesize=pagesize, max_page_size=max_page_size
     )
     return [dict(zip(names, row, strict=True)) for row in rows], total
+
+
+def capacities_of(
+    session: Session, *, zone_ids: Sequence[int] = (), pod_ids: Sequence[int] = ()
+) -> dict[int, list[Mapping[str, Any]]]:
+    """``showcapacities``: the capacity rows of a page of zones (by zone id) or of pods
+    (by pod id), every type, in ONE statement whatever the page size."""
+    if not zone_ids and not pod_ids:
+        return {}
+    if pod_ids:
+        stmt = capacity_query(pod_ids=list(pod_ids))
+        key = "pod_id"
+    else:
+        stmt = capacity_query(zone_ids=list(zone_ids))
+        key = "data_center_id"
+    names = [column.name for column in stmt.selected_columns]
+    found: dict[int, list[Mapping[str, Any]]] = {}
+    for row in session.execute(stmt):
+        values = dict(zip(names, row, strict=True))
+        found.setdefault(int(values[key]), []).append(values)
+    return found

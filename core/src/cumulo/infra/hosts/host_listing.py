@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
+from cumulo.db.base import Base
 from cumulo.db.listing import DEFAULT_PAGE_SIZE, page_window
 from cumulo.infra.hosts.models import Cluster, Host, HostTag
 from cumulo.infra.models import Pod, Zone
@@ -91,7 +92,14 @@ def _page_statement(page_ids: Any, ha_tag: str | None) -> Select[*tuple[Any, ...
         .correlate(Host)
         .scalar_subquery()
     )
-    return (
+    category = _os_categories()
+    columns: list[Any] = []
+    if category is not None:
+        columns = [
+            category.c.uuid.label("os_category_uuid"),
+            category.c.name.label("os_category_name"),
+        ]
+    stmt = (
         select(
             *Host.__table__.c,
             Zone.uuid.label("zone_uuid"),
@@ -103,6 +111,7 @@ def _page_statement(page_ids: Any, ha_tag: str | None) -> Select[*tuple[Any, ...
             Cluster.cluster_type.label("cluster_type"),
             tags.label("host_tags"),
             _ha_clause(ha_tag).label("ha_host"),
+            *columns,
             page_ids.c.total,
         )
         .select_from(page_ids)
@@ -110,8 +119,16 @@ def _page_statement(page_ids: Any, ha_tag: str | None) -> Select[*tuple[Any, ...
         .join(Zone, Host.data_center_id == Zone.id)
         .outerjoin(Pod, Host.pod_id == Pod.id)
         .outerjoin(Cluster, Host.cluster_id == Cluster.id)
-        .order_by(page_ids.c.id)
     )
+    if category is not None:
+        stmt = stmt.outerjoin(category, category.c.id == Host.os_category_id)
+    return stmt.order_by(page_ids.c.id)
+
+
+def _os_categories() -> Any:
+    """The templates package's ``guest_os_category`` table, when it is declared (the
+    host's preferred guest OS category, ``updateHost oscategoryid``)."""
+    return Base.metadata.tables.get("guest_os_category")
 
 
 def host_rows(

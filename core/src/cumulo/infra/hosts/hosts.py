@@ -5,7 +5,10 @@ Rules (REQUIREMENTS §16, §15, §2.2): a host belongs to exactly one cluster of
 ``addHost clustername=`` does); the cluster runs the host's hypervisor (REQ-HOST-02)
 and holds at most the seed's number of hosts for it (REQ-OM-05, REQ-CL-02, limits from
 configuration); hosts of a cluster run the same hypervisor version (REQ-CL-01); vSphere
-hosts arrive with their vCenter cluster, never one by one (REQ-CL-03). CPU and memory
+hosts arrive with their vCenter cluster, never one by one (REQ-CL-03,
+:mod:`.cluster_import`); a host already running VMs is refused (REQ-CL-04,
+REQ-HOST-05); with ``xen.setup.multipath`` XenServer hosts get iSCSI multipath
+(REQ-PS-09). CPU and memory
 are discovered by the driver (REQ-OM-06) and materialised as free capacity. The login
 is kept in ``host_details``, the password encrypted; nothing shows it.
 """
@@ -21,7 +24,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cumulo import __version__, crypto
-from cumulo.db.base import utcnow
+from cumulo.db.base import Base, utcnow
 from cumulo.infra.hosts import clusters
 from cumulo.infra.hosts.connection import conceal, driver_for, host_ref
 from cumulo.infra.hosts.hypervisors import parse_hypervisor
@@ -40,9 +43,12 @@ from cumulo.sdk.errors import InternalError, InvalidParameterValue, ResourceUnav
 from cumulo.sdk.hypervisor import (
     HostConnection,
     HostInfo,
+    HostRef,
     HostUnreachable,
+    HypervisorDriver,
     HypervisorError,
     InvalidHostCredentials,
+    VmState,
 )
 
 DEFAULT_HOST_LIMITS: Mapping[str, int] = {"XenServer": 8, "KVM": 16, "VMware": 8}
@@ -121,7 +127,10 @@ def _cluster_for(
     )
 
 
-def _check_room(session: Session, cluster: Cluster, limits: Mapping[str, int]) -> None:
+def check_room(
+    session: Session, cluster: Cluster, limits: Mapping[str, int], adding: int = 1
+) -> None:
+    """Refuse ``adding`` more hosts beyond the cluster's limit (REQ-CL-02, 431)."""
     # Lock the cluster row (MariaDB; SQLite serialises writers anyway) so that two
     # concurrent addHost calls cannot both take the last place.
     session.execute(select(Cluster.id).where(Cluster.id == cluster.id).with_for_update())
@@ -133,16 +142,86 @@ def _check_room(session: Session, cluster: Cluster, limits: Mapping[str, int]) -
         .select_from(Host)
         .where(Host.cluster_id == cluster.id, Host.removed.is_(None))
     )
-    if int(count or 0) >= limit:
+    if int(count or 0) + adding > limit:
         raise InvalidParameterValue(
-            f"Invalid parameter clusterid value={cluster.uuid}: cluster {cluster.name} already"
-            f" has {count} hosts, the most a {cluster.hypervisor_type} cluster may hold"
-            " (REQ-CL-02)"
+            f"Invalid parameter clusterid value={cluster.uuid}: cluster {cluster.name} has"
+            f" {count} hosts and {adding} more would exceed {limit}, the most a"
+            f" {cluster.hypervisor_type} cluster may hold (REQ-CL-02)"
         )
 
 
-def _discover(new: NewHost, zone: Zone, pod: Pod, cluster: Cluster) -> HostInfo:
-    driver = driver_for(new.hypervisor)
+XENSERVER = "XenServer"
+_BUSY = frozenset(state for state in VmState if state != VmState.STOPPED)
+
+
+def connect_host(
+    driver: HypervisorDriver, connection: HostConnection, *, multipath: bool = False
+) -> HostInfo:
+    """Reach a host being added through ``driver`` and check it may join the cloud.
+
+    Refuses a host that already runs VMs (REQ-CL-04, REQ-HOST-05: whatever
+    :meth:`~cumulo.sdk.hypervisor.HypervisorDriver.vm_states` reports in a state other
+    than ``Stopped``; a driver that cannot tell skips the check). With ``multipath``
+    (``xen.setup.multipath`` true and a XenServer host) turns iSCSI multipath on
+    (REQ-PS-09). A refused host is disconnected again.
+
+    :raises InvalidParameterValue: bad credentials (naming ``password``), VMs running
+        (naming ``url``), multipath wanted and the driver cannot (naming ``hypervisor``).
+    :raises ResourceUnavailable: the host did not answer (534).
+    :raises InternalError: the host answered with another failure (530).
+    """
+    url = connection.url
+    try:
+        info = driver.connect(connection)
+        ref = HostRef(guid=info.guid, connection=connection)
+        try:
+            _check_no_vms(driver, ref, url)
+            if multipath:
+                _enable_multipath(driver, ref)
+        except BaseException:
+            with contextlib.suppress(HypervisorError, NotImplementedError):
+                driver.disconnect(ref)
+            raise
+        return info
+    except InvalidHostCredentials as exc:
+        raise InvalidParameterValue(
+            f"Invalid parameter password: the host at {url} refused the credentials ({exc})"
+        ) from exc
+    except HostUnreachable as exc:
+        raise ResourceUnavailable(f"Unable to add the host at {url}: {exc}") from exc
+    except HypervisorError as exc:
+        raise InternalError(f"Unable to add the host at {url}: {exc}") from exc
+
+
+def _check_no_vms(driver: HypervisorDriver, ref: HostRef, url: str) -> None:
+    try:
+        states = driver.vm_states(ref)
+    except NotImplementedError:
+        return  # the driver cannot tell; REQ-CL-04 says "check and refuse or warn"
+    busy = sorted(name for name, state in states.items() if state in _BUSY)
+    if busy:
+        shown = ", ".join(busy[:5]) + (f" and {len(busy) - 5} more" if len(busy) > 5 else "")
+        raise InvalidParameterValue(
+            f"Invalid parameter url value={url}: the host already runs {len(busy)} VM(s)"
+            f" ({shown}); hosts must not run VMs when they are added: stop or move them"
+            " first (REQ-CL-04, REQ-HOST-05)"
+        )
+
+
+def _enable_multipath(driver: HypervisorDriver, ref: HostRef) -> None:
+    try:
+        driver.enable_multipath(ref)
+    except NotImplementedError:
+        raise InvalidParameterValue(
+            f"Invalid parameter hypervisor value={XENSERVER}: xen.setup.multipath is true but"
+            f" the installed {XENSERVER} driver cannot enable iSCSI multipath on the host;"
+            " set xen.setup.multipath to false or install a driver that can (REQ-PS-09)"
+        ) from None
+
+
+def _discover(
+    new: NewHost, zone: Zone, pod: Pod, cluster: Cluster, *, multipath: bool = False
+) -> HostInfo:
     connection = HostConnection(
         url=new.url,
         username=new.username,
@@ -151,16 +230,11 @@ def _discover(new: NewHost, zone: Zone, pod: Pod, cluster: Cluster) -> HostInfo:
         pod_id=pod.id,
         cluster_id=cluster.id,
     )
-    try:
-        return driver.connect(connection)
-    except InvalidHostCredentials as exc:
-        raise InvalidParameterValue(
-            f"Invalid parameter password: the host at {new.url} refused the credentials ({exc})"
-        ) from exc
-    except HostUnreachable as exc:
-        raise ResourceUnavailable(f"Unable to add the host at {new.url}: {exc}") from exc
-    except HypervisorError as exc:
-        raise InternalError(f"Unable to add the host at {new.url}: {exc}") from exc
+    return connect_host(
+        driver_for(new.hypervisor),
+        connection,
+        multipath=multipath and new.hypervisor == XENSERVER,
+    )
 
 
 def _check_same_version(session: Session, cluster: Cluster, info: HostInfo, url: str) -> None:
@@ -192,13 +266,16 @@ def add_host(
     database_key: str = "",
     algorithm: str = crypto.DEFAULT_ALGORITHM,
     msid: int | None = None,
+    multipath: bool = False,
 ) -> Host:
     """Discover the host at ``new.url`` through its hypervisor driver and add it, ``Up``.
 
     :param limits: most hosts per cluster by hypervisor; a hypervisor absent from it
         has no limit.
+    :param multipath: ``xen.setup.multipath``: a XenServer host gets iSCSI multipath
+        turned on as it is added (REQ-PS-09).
     :raises InvalidParameterValue: any rule of the module docstring (431 naming the
-        parameter), or the host refused the credentials.
+        parameter), the host refused the credentials or already runs VMs (REQ-CL-04).
     :raises ResourceUnavailable: the host did not answer (534).
     """
     clusters.check_pod_in_zone(pod, zone)
@@ -209,7 +286,7 @@ def add_host(
             " one; add their vCenter cluster with addCluster (REQ-CL-03)"
         )
     state = clusters.parse_choice(new.allocation_state, AllocationState, "allocationstate")
-    address = host_address(new.url)
+    host_address(new.url)  # a URL that names no host is refused before any lookup
     target = _cluster_for(
         session,
         zone=zone,
@@ -223,32 +300,68 @@ def add_host(
             f"Invalid parameter hypervisor value={new.hypervisor}: cluster {target.name} runs"
             f" {target.hypervisor_type}; a cluster holds hosts of one hypervisor (REQ-HOST-02)"
         )
-    _check_room(session, target, limits)
+    check_room(session, target, limits)
     if _live_host_with(session, Host.url == new.url.strip(), Host.data_center_id == zone.id):
         raise InvalidParameterValue(
             f"Invalid parameter url value={new.url}: a host with this URL is already added"
         )
     info = _discover(
-        NewHost(new.url.strip(), new.username, new.password, hypervisor), zone, pod, target
+        NewHost(new.url.strip(), new.username, new.password, hypervisor),
+        zone,
+        pod,
+        target,
+        multipath=multipath,
     )
+    return register_host(
+        session,
+        info,
+        HostConnection(new.url.strip(), new.username, new.password),
+        cluster=target,
+        resource_state=state,
+        host_tags=new.host_tags,
+        database_key=database_key,
+        algorithm=algorithm,
+        msid=msid,
+    )
+
+
+def register_host(
+    session: Session,
+    info: HostInfo,
+    connection: HostConnection,
+    *,
+    cluster: Cluster,
+    resource_state: str | None = None,
+    host_tags: Sequence[str] = (),
+    database_key: str = "",
+    algorithm: str = crypto.DEFAULT_ALGORITHM,
+    msid: int | None = None,
+) -> Host:
+    """Store a host the driver discovered (:func:`connect_host`) as ``Up`` in
+    ``cluster``, its login in ``host_details`` (password encrypted).
+
+    :raises InvalidParameterValue: the host (its guid) is already added, or runs
+        another hypervisor version than the cluster's hosts (REQ-CL-01).
+    """
+    url = connection.url
     if _live_host_with(session, Host.guid == info.guid):
         raise InvalidParameterValue(
-            f"Invalid parameter url value={new.url}: this host (guid {info.guid}) is already added"
+            f"Invalid parameter url value={url}: this host (guid {info.guid}) is already added"
         )
-    _check_same_version(session, target, info, new.url)
+    _check_same_version(session, cluster, info, url)
     now = utcnow()
     host = Host(
-        name=info.name or address,
+        name=info.name or host_address(url),
         type=HostType.ROUTING.value,
         status=HostStatus.UP.value,
-        resource_state=state or ResourceState.ENABLED.value,
-        data_center_id=zone.id,
-        pod_id=pod.id,
-        cluster_id=target.id,
-        private_ip_address=address,
-        url=new.url.strip(),
+        resource_state=resource_state or ResourceState.ENABLED.value,
+        data_center_id=cluster.data_center_id,
+        pod_id=cluster.pod_id,
+        cluster_id=cluster.id,
+        private_ip_address=host_address(url),
+        url=url,
         guid=info.guid,
-        hypervisor_type=hypervisor,
+        hypervisor_type=cluster.hypervisor_type,
         hypervisor_version=info.hypervisor_version,
         version=__version__,
         capabilities=",".join(info.capabilities) or None,
@@ -263,14 +376,14 @@ def add_host(
     )
     session.add(host)
     session.flush()
-    secret = conceal(new.password, database_key, algorithm)
+    secret = conceal(connection.password, database_key, algorithm)
     session.add_all(
         [
-            HostDetail(host_id=host.id, name="username", value=new.username),
+            HostDetail(host_id=host.id, name="username", value=connection.username),
             HostDetail(host_id=host.id, name="password", value=secret),
         ]
     )
-    set_host_tags(session, host, new.host_tags, replace=False)
+    set_host_tags(session, host, host_tags, replace=False)
     return host
 
 
@@ -319,12 +432,10 @@ def update_host(
 
     :raises InvalidParameterValue: ``allocationstate`` not ``Enable``/``Disable`` or
         the host in maintenance; ``url`` for a non secondary storage host;
-        ``oscategoryid`` (guest OS categories do not exist yet).
+        ``oscategoryid`` naming no guest OS category (``0`` clears it, as in 4.1).
     """
     if os_category_id is not None:
-        raise InvalidParameterValue(
-            "Invalid parameter oscategoryid: guest OS categories are not supported yet"
-        )
+        host.os_category_id = _os_category(session, os_category_id)
     if allocation_state is not None:
         target = _ALLOCATION_EVENTS.get(allocation_state.strip().lower())
         if target is None:
@@ -348,6 +459,27 @@ def update_host(
         set_host_tags(session, host, host_tags)
     session.flush()
     return host
+
+
+def _os_category(session: Session, value: str) -> int | None:
+    """The internal id of the guest OS category ``value`` (uuid or id) names; ``None``
+    for ``0`` (4.1: no preferred category)."""
+    if value.strip() == "0":
+        return None
+    table = Base.metadata.tables.get("guest_os_category")
+    if table is None:
+        raise InvalidParameterValue(
+            "Invalid parameter oscategoryid: guest OS categories are not installed"
+        )
+    condition = table.c.uuid == value
+    if value.isdigit():
+        condition = condition | (table.c.id == int(value))
+    found = session.execute(select(table.c.id).where(condition).limit(1)).scalar()
+    if found is None:
+        raise InvalidParameterValue(
+            f"Invalid parameter oscategoryid value={value}: no guest OS category has this id"
+        )
+    return int(found)
 
 
 def delete_host(

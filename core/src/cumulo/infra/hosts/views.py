@@ -74,6 +74,8 @@ def host_fields(row: Mapping[str, Any]) -> Fields:
         "state": row["status"],
         "disconnected": row["disconnected"],
         "type": row["type"],
+        "oscategoryid": row.get("os_category_uuid"),
+        "oscategoryname": row.get("os_category_name"),
         "ipaddress": row["private_ip_address"],
         "zoneid": row["zone_uuid"],
         "zonename": row["zone_name"],

@@ -14,13 +14,22 @@ runs on one of the zone's hosts), and a directory of the management server
 Rules: a zone is required; one URL is one store, cloud-wide; more may be added at any
 time (REQ-SS-03). REQ-SS-02's "at least 100 GB" and REQ-SS-04's data loss are told as
 warnings (recorded as ``WARN`` events by the command), not refusals: small test stores
-are legitimate, and the API cannot ask "are you sure?". REQ-SS-05 (system VM templates
-already on the share) cannot be checked from here; the command's description says it.
+are legitimate, and the API cannot ask "are you sure?".
+
+REQ-SS-05 (the share exists and the system VM templates are installed on it) is
+enforced: the share must answer (NFS, through the driver) or the directory exist
+(``file://``), and for every hypervisor of the zone's clusters that runs system VMs
+from a template (KVM, XenServer, VMware) the store must already hold that hypervisor's
+system VM template where ``cloud-install-sys-tmplt`` (and ``cumulo
+install-systemvm-template``) put it: ``template/tmpl/1/<id>/<file>.<ext>``, the
+extension being the hypervisor's image format (:data:`SYSTEM_TEMPLATE_FORMATS`). The
+simulator's system VMs need no template, so simulated zones are not concerned.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,14 +41,56 @@ from cumulo.db.base import new_uuid, utcnow
 from cumulo.infra.hosts.models import Cluster, Host, HostDetail, HostStatus, HostType
 from cumulo.infra.models import Zone
 from cumulo.infra.storage import drivers, urls
-from cumulo.sdk.errors import InvalidParameterValue
-from cumulo.sdk.storage import StorageCapacity, StoreRef
+from cumulo.sdk.errors import InvalidParameterValue, ResourceUnavailable
+from cumulo.sdk.storage import SecondaryStorageDriver, StorageCapacity, StorageError, StoreRef
 
 MINIMUM_BYTES = 100 * 1000**3  # "at least 100 GB" (REQ-SS-02)
 DATA_LOSS_WARNING = (
     "Adding secondary storage destroys any data already on it: the share must be empty"
     " apart from the system VM templates (REQ-SS-04, REQ-SS-05)."
 )
+
+
+SYSTEM_TEMPLATE_DIR = "template/tmpl/1/"
+"""Where system VM templates live on a secondary store (account 1, the system)."""
+SYSTEM_TEMPLATE_FORMATS = {"KVM": "qcow2", "XenServer": "vhd", "VMware": "ova"}
+"""The image format (file extension) of each hypervisor's system VM template."""
+
+
+def missing_system_templates(hypervisors: Iterable[str], paths: Iterable[str]) -> list[str]:
+    """The hypervisors among ``hypervisors`` whose system VM template is not among the
+    store's ``paths`` (relative, ``/``-separated), in order."""
+    extensions = {
+        path.rsplit(".", 1)[-1].lower()
+        for path in paths
+        if path.startswith(SYSTEM_TEMPLATE_DIR) and "." in path.rsplit("/", 1)[-1]
+    }
+    return [
+        hypervisor
+        for hypervisor in hypervisors
+        if hypervisor in SYSTEM_TEMPLATE_FORMATS
+        and SYSTEM_TEMPLATE_FORMATS[hypervisor] not in extensions
+    ]
+
+
+def _check_system_templates(hypervisors: list[str], paths: Iterable[str], url: str) -> None:
+    missing = missing_system_templates(hypervisors, paths)
+    if missing:
+        formats = ", ".join(f"{h} ({SYSTEM_TEMPLATE_FORMATS[h]})" for h in missing)
+        raise InvalidParameterValue(
+            f"Invalid parameter url value={url}: the share holds no system VM template for"
+            f" {formats} under {SYSTEM_TEMPLATE_DIR}; install it first (cumulo"
+            " install-systemvm-template, as cloud-install-sys-tmplt) (REQ-SS-05)"
+        )
+
+
+def _local_paths(location: urls.SecondaryLocation) -> list[str]:
+    root = Path(location.path) / SYSTEM_TEMPLATE_DIR
+    if not root.is_dir():
+        return []
+    return [
+        path.relative_to(location.path).as_posix() for path in root.glob("*/*") if path.is_file()
+    ]
 
 
 @dataclass
@@ -74,7 +125,8 @@ def add_secondary_storage(session: Session, *, zone: Zone | None, url: str) -> A
     """``addSecondaryStorage``: store a ``SecondaryStorage`` host row for ``url``.
 
     :raises InvalidParameterValue: no zone, a bad or already added URL, a missing
-        local directory (431 naming the parameter).
+        local directory, no system VM template on it for a hypervisor of the zone
+        (REQ-SS-05) (431 naming the parameter).
     :raises ResourceUnavailable: no driver can reach an NFS store, or it did not
         answer (534).
     """
@@ -93,10 +145,12 @@ def add_secondary_storage(session: Session, *, zone: Zone | None, url: str) -> A
             f"url: {location.url} is already secondary storage of zone '{taken}'"
         )
     uuid = new_uuid()
+    hypervisors = _zone_hypervisors(session, zone)
     if location.scheme == "file":
         capacity = _local_capacity(location)
+        _check_system_templates(hypervisors, _local_paths(location), url)
     else:
-        driver = drivers.secondary_driver(_zone_hypervisors(session, zone))
+        driver = drivers.secondary_driver(hypervisors)
         reference = StoreRef(uuid, location.url)
 
         def attach() -> StorageCapacity:
@@ -104,6 +158,10 @@ def add_secondary_storage(session: Session, *, zone: Zone | None, url: str) -> A
             return driver.attach_store(reference)
 
         capacity = drivers.reach(attach, f"secondary storage {location.url}")
+        if missing_system_templates(hypervisors, ()):
+            paths = _store_paths(driver, reference, location.url)
+            if paths is not None:
+                _check_system_templates(hypervisors, paths, url)
     now = utcnow()
     host = Host(
         uuid=uuid,
@@ -133,6 +191,19 @@ def add_secondary_storage(session: Session, *, zone: Zone | None, url: str) -> A
             " at least 100 GB are required (REQ-SS-02)."
         )
     return AddedStore(host, capacity, warnings)
+
+
+def _store_paths(driver: SecondaryStorageDriver, store: StoreRef, url: str) -> list[str] | None:
+    """The paths on an attached store; ``None`` when the driver cannot list them (the
+    REQ-SS-05 check is then skipped: nobody can tell)."""
+    try:
+        return list(driver.list_objects(store))
+    except NotImplementedError:
+        return None
+    except StorageError as exc:
+        raise ResourceUnavailable(
+            f"secondary storage {url} could not list its contents: {exc}"
+        ) from exc
 
 
 def store_row(host: Host, zone: Zone) -> dict[str, Any]:

@@ -15,6 +15,12 @@ to reach its hypervisor or storage; pytest collects the inherited tests::
 The kits' class names do not start with ``Test``, so importing one collects nothing.
 """
 
+from cumulo.testing.compliance.allocators import (
+    DeploymentPlannerComplianceKit,
+    HostFilterComplianceKit,
+    HostWeigherComplianceKit,
+    StoragePoolAllocatorComplianceKit,
+)
 from cumulo.testing.compliance.hypervisor import HypervisorComplianceKit
 from cumulo.testing.compliance.storage import (
     PrimaryStorageComplianceKit,
@@ -22,7 +28,11 @@ from cumulo.testing.compliance.storage import (
 )
 
 __all__ = [
+    "DeploymentPlannerComplianceKit",
+    "HostFilterComplianceKit",
+    "HostWeigherComplianceKit",
     "HypervisorComplianceKit",
     "PrimaryStorageComplianceKit",
     "SecondaryStorageComplianceKit",
+    "StoragePoolAllocatorComplianceKit",
 ]

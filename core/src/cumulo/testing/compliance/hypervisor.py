@@ -9,7 +9,12 @@ Subclass :class:`HypervisorComplianceKit` in a class named ``Test...`` and overr
   ``None`` skips that test;
 - ``unreachable_connection`` (optional): an address where nothing answers; ``None``
   skips that test;
-- ``vm_memory_bytes`` (optional): the memory of the kit's test VMs (256 MiB).
+- ``vm_memory_bytes`` (optional): the memory of the kit's test VMs (256 MiB);
+- ``busy_host_connection`` (optional): a host that already runs VMs the management
+  server did not start (``addHost`` must see them, REQ-CL-04); ``None`` skips;
+- ``cluster_connection`` (optional): a cluster manager (vCenter cluster, XenServer
+  pool master) whose hosts :meth:`discover_cluster_hosts` lists (REQ-CL-03); ``None``
+  skips, as for hypervisors whose hosts are added one by one.
 
 Every test uses fresh VM names, so a kit run leaves nothing that breaks the next run;
 VMs it starts are destroyed at the end of each test.
@@ -71,6 +76,16 @@ class HypervisorComplianceKit:
     def vm_memory_bytes(self) -> int:
         """Memory of the kit's test VMs."""
         return 256 * 1024**2
+
+    @pytest.fixture
+    def busy_host_connection(self) -> HostConnection | None:
+        """A host already running VMs of its own, or ``None`` to skip."""
+        return None
+
+    @pytest.fixture
+    def cluster_connection(self) -> HostConnection | None:
+        """A cluster manager whose hosts can be discovered, or ``None`` to skip."""
+        return None
 
     # ---- the kit's own fixtures ---------------------------------------------------------
 
@@ -179,6 +194,45 @@ class HypervisorComplianceKit:
         ref = HostRef(driver.connect(connection).guid, connection)
         driver.disconnect(ref)
         driver.disconnect(ref)
+
+    def test_vm_states_of_a_host_not_yet_added(
+        self, driver: HypervisorDriver, make_connection: Callable[[int], HostConnection]
+    ) -> None:
+        """addHost asks vm_states right after connect, before the host has an id: it
+        answers (a dict of VmState) or raises NotImplementedError (cannot tell)."""
+        connection = make_connection(0)
+        ref = HostRef(driver.connect(connection).guid, connection)
+        try:
+            states = driver.vm_states(ref)
+        except NotImplementedError:
+            pytest.skip("the driver cannot list a host's VMs")
+        assert all(isinstance(state, VmState) for state in states.values())
+
+    def test_busy_host_reports_its_vms(
+        self, driver: HypervisorDriver, busy_host_connection: HostConnection | None
+    ) -> None:
+        """A host running VMs of its own shows them (not Stopped) right after connect,
+        so addHost can refuse it (REQ-CL-04)."""
+        if busy_host_connection is None:
+            pytest.skip("the plugin gave no busy_host_connection")
+        ref = HostRef(driver.connect(busy_host_connection).guid, busy_host_connection)
+        states = driver.vm_states(ref)
+        assert any(state != VmState.STOPPED for state in states.values())
+
+    def test_discover_cluster_hosts(
+        self, driver: HypervisorDriver, cluster_connection: HostConnection | None
+    ) -> None:
+        """The hosts of a cluster manager: at least one, each one connectable, distinct
+        guids, the same answer twice (REQ-CL-03)."""
+        if cluster_connection is None:
+            pytest.skip("the plugin gave no cluster_connection")
+        members = driver.discover_cluster_hosts(cluster_connection)
+        assert members
+        assert all(isinstance(member, HostConnection) for member in members)
+        guids = [driver.connect(member).guid for member in members]
+        assert len(set(guids)) == len(guids)
+        again = driver.discover_cluster_hosts(cluster_connection)
+        assert [member.url for member in again] == [member.url for member in members]
 
     # ---- VM lifecycle -------------------------------------------------------------------
 

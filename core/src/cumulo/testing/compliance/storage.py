@@ -21,6 +21,7 @@ from cumulo.sdk import (
     StorageUrl,
     StoreRef,
 )
+from cumulo.sdk.storage import TemplateSource
 
 
 def _sane(capacity: StorageCapacity) -> None:
@@ -133,5 +134,28 @@ class SecondaryStorageComplianceKit:
         assert driver.register_template(store, path, template_url) == stored
         assert driver.list_objects(store)[path] == stored
         driver.delete_object(store, path)
+        driver.delete_object(store, path)
+        assert path not in driver.list_objects(store)
+
+    def test_download_template_returns_the_object(
+        self, driver: SecondaryStorageDriver, store: StoreRef, template_url: str
+    ) -> None:
+        """``download_template`` (the default runs ``register_template``) returns the
+        object at the path asked, listed afterwards; any progress it reports never
+        goes backwards nor past the total."""
+        driver.attach_store(store)
+        path = f"template/tmpl/2/{uuid.uuid4().hex[:8]}/t.qcow2"
+        reports: list[tuple[int, int | None]] = []
+        source = TemplateSource(
+            template_url,
+            address_allowed=lambda address: True,
+            progress=lambda done, total: reports.append((done, total)),
+        )
+        stored = driver.download_template(store, path, source)
+        assert stored.path == path and stored.size_bytes > 0
+        assert driver.list_objects(store)[path] == stored
+        done = [d for d, _ in reports]
+        assert done == sorted(done)
+        assert all(total is None or d <= total for d, total in reports)
         driver.delete_object(store, path)
         assert path not in driver.list_objects(store)

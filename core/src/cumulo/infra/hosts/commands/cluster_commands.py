@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from cumulo.infra.hosts import clusters, views
+from cumulo.infra.hosts.cluster_import import import_cluster_hosts
 from cumulo.infra.hosts.commands.support import (
     ALLOCATION_STATE,
     MANAGED_STATE,
     PAGING,
     POD_ID,
     cluster_param,
+    host_limits,
     id_of,
+    msid,
     paging,
     pod_param,
     secrets_key,
@@ -41,6 +44,14 @@ def _fields(call: Call, cluster: Cluster) -> dict[str, object]:
 
 def _add_cluster(call: Call) -> ListResult:
     key, algorithm = secrets_key(call)
+    vcenter = clusters.VCenter(
+        url=call.get("url"),
+        username=call.get("username"),
+        password=call.get("password"),
+        vsm_ipaddress=call.get("vsmipaddress"),
+        vsm_username=call.get("vsmusername"),
+        vsm_password=call.get("vsmpassword"),
+    )
     cluster = clusters.add_cluster(
         call.session,
         zone=find_zone(call.session, call.params["zoneid"], "zoneid"),
@@ -49,16 +60,20 @@ def _add_cluster(call: Call) -> ListResult:
         hypervisor=call.params["hypervisor"],
         cluster_type=call.params["clustertype"],
         allocation_state=call.get("allocationstate"),
-        vcenter=clusters.VCenter(
-            url=call.get("url"),
-            username=call.get("username"),
-            password=call.get("password"),
-            vsm_ipaddress=call.get("vsmipaddress"),
-            vsm_username=call.get("vsmusername"),
-            vsm_password=call.get("vsmpassword"),
-        ),
+        vcenter=vcenter,
         database_key=key,
         algorithm=algorithm,
+    )
+    # REQ-CL-03: a vCenter cluster (or a pool whose driver lists its hosts) comes with
+    # its hosts, in this same transaction.
+    import_cluster_hosts(
+        call.session,
+        cluster,
+        vcenter,
+        limits=host_limits(call),
+        database_key=key,
+        algorithm=algorithm,
+        msid=msid(call),
     )
     # 4.1 answers addCluster with a list (count + array), api-reference.md §h.
     return ListResult("cluster", [_fields(call, cluster)], 1)

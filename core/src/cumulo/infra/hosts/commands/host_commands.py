@@ -37,6 +37,7 @@ from cumulo.sdk.api import (
 from cumulo.sdk.errors import InvalidParameterValue
 
 HA_TAG_KEY = "ha.tag"
+MULTIPATH_KEY = "xen.setup.multipath"
 
 
 def _ha_tag(call: Call) -> str | None:
@@ -71,6 +72,8 @@ def _add_host(call: Call) -> ListResult:
         database_key=key,
         algorithm=algorithm,
         msid=msid(call),
+        multipath=(config_values(call, [MULTIPATH_KEY]).get(MULTIPATH_KEY) or "").strip().lower()
+        == "true",
     )
     # 4.1 answers addHost with a list (count + array), api-reference.md §h.
     return ListResult("host", [host_response(call, host)], 1)

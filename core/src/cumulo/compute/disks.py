@@ -1,0 +1,225 @@
+"""A VM's disks: the ROOT volume (from the template, or blank for an ISO) and an
+optional DATADISK, from allocation to the storage driver and back.
+
+The life of a deploy's volumes:
+
+1. :func:`allocate_volumes` — rows in state ``Allocated``, no pool yet (the deploy's
+   first transaction, with the VM row);
+2. :func:`assign_pools` — the pools placement chose, one ``UPDATE`` (the start's
+   reservation transaction);
+3. :func:`create_on_storage` — the storage driver creates what does not exist yet,
+   outside any transaction;
+4. :func:`mark_ready` — paths and ``Ready``, one ``executemany`` (the start's last
+   transaction).
+
+Volumes are named on their pool by their UUID, so a retried creation finds (and the
+simulator replaces) the same volume instead of leaking one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy.orm import Session
+
+from cumulo.compute.models import VirtualMachine
+from cumulo.db.base import utcnow
+from cumulo.infra.storage.drivers import primary_driver
+from cumulo.infra.storage.models import StoragePool
+from cumulo.infra.storage.pools import pool_url
+from cumulo.sdk.errors import ResourceUnavailable
+from cumulo.sdk.hypervisor import VolumeSpec
+from cumulo.sdk.storage import PoolRef, StorageError, StoredObject
+from cumulo.volumes.models import Volume, VolumeState, VolumeType
+
+
+@dataclass(frozen=True)
+class DiskRequest:
+    """One disk to allocate."""
+
+    volume_type: VolumeType
+    size: int
+    disk_offering_id: int | None = None
+    template_id: int | None = None
+    format: str | None = None
+
+
+def allocate_volumes(
+    session: Session, vm: VirtualMachine, disks: Sequence[DiskRequest]
+) -> list[Volume]:
+    """The VM's volume rows, ROOT first (device 0), data disks from device 1; added
+    to the session, written at the next flush."""
+    volumes = []
+    data_device = 1
+    for disk in disks:
+        if disk.volume_type is VolumeType.ROOT:
+            name, device = f"ROOT-{vm.id}", 0
+        else:
+            name, device = f"DATA-{vm.id}", data_device
+            data_device += 1
+        volume = Volume(
+            name=name,
+            account_id=vm.account_id,
+            domain_id=vm.domain_id,
+            data_center_id=vm.data_center_id,
+            instance_id=vm.id,
+            device_id=device,
+            volume_type=disk.volume_type.value,
+            state=VolumeState.ALLOCATED.value,
+            size=disk.size,
+            disk_offering_id=disk.disk_offering_id,
+            template_id=disk.template_id,
+            format=disk.format,
+            attached=utcnow(),
+        )
+        session.add(volume)
+        volumes.append(volume)
+    return volumes
+
+
+def assign_pools(
+    session: Session, vm_id: int, pod_id: int, root_pool_id: int | None, data_pool_id: int | None
+) -> None:
+    """Put the VM's volumes that have no pool yet on the pools placement chose (one
+    statement; volumes already created keep theirs)."""
+    if root_pool_id is None and data_pool_id is None:
+        return
+    session.execute(
+        update(Volume)
+        .where(Volume.instance_id == vm_id, Volume.pool_id.is_(None), Volume.removed.is_(None))
+        .values(
+            pool_id=case(
+                (Volume.volume_type == VolumeType.ROOT.value, root_pool_id),
+                else_=data_pool_id if data_pool_id is not None else root_pool_id,
+            ),
+            pod_id=pod_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass(frozen=True)
+class DiskTarget:
+    """A volume as the storage and hypervisor drivers see it (detached from the ORM).
+
+    :param path: its handle on the pool; ``None`` until the storage driver created it.
+    """
+
+    volume_id: int
+    uuid: str
+    volume_type: str
+    device_id: int
+    size: int
+    path: str | None
+    pool_id: int
+    pool: PoolRef
+    template_id: int | None
+
+    def spec(self) -> VolumeSpec:
+        """The hypervisor's view of the volume (it must exist)."""
+        return VolumeSpec(
+            uuid=self.uuid,
+            path=self.path or "",
+            size_bytes=self.size,
+            pool_uuid=self.pool.uuid,
+            volume_type=self.volume_type,
+            device_id=self.device_id,
+        )
+
+
+def disk_targets(session: Session, vm_id: int) -> list[DiskTarget]:
+    """The VM's live volumes with their pools, ROOT first (one statement)."""
+    rows = session.execute(
+        select(Volume, StoragePool)
+        .join(StoragePool, StoragePool.id == Volume.pool_id)
+        .where(Volume.instance_id == vm_id, Volume.removed.is_(None))
+        .order_by(Volume.device_id)
+    ).all()
+    return [
+        DiskTarget(
+            volume.id,
+            volume.uuid,
+            volume.volume_type,
+            volume.device_id or 0,
+            volume.size,
+            volume.path,
+            pool.id,
+            PoolRef(pool.uuid, pool_url(pool)),
+            volume.template_id,
+        )
+        for volume, pool in rows
+    ]
+
+
+def create_on_storage(
+    hypervisor_type: str, disks: Sequence[DiskTarget], template: StoredObject | None
+) -> list[DiskTarget]:
+    """Create the volumes that do not exist yet (no path) through the pool's storage
+    driver; the ROOT one from ``template`` when given. Outside any transaction.
+
+    :return: every disk, with its path.
+    :raises ResourceUnavailable: the storage refused or did not answer (534).
+    """
+    done = []
+    for disk in disks:
+        if disk.path is not None:
+            done.append(disk)
+            continue
+        source = template if disk.volume_type == VolumeType.ROOT.value else None
+        try:
+            driver = primary_driver(hypervisor_type)
+            stored = driver.create_volume(disk.pool, disk.uuid, disk.size, source)
+        except StorageError as exc:
+            raise ResourceUnavailable(
+                f"Unable to create volume {disk.uuid} on primary storage {disk.pool.uuid}: {exc}"
+            ) from exc
+        done.append(
+            DiskTarget(
+                disk.volume_id,
+                disk.uuid,
+                disk.volume_type,
+                disk.device_id,
+                stored.size_bytes,
+                stored.path,
+                disk.pool_id,
+                disk.pool,
+                disk.template_id,
+            )
+        )
+    return done
+
+
+def mark_ready(session: Session, disks: Sequence[DiskTarget]) -> None:
+    """Record the created volumes' paths and sizes, ``Ready`` (one ``executemany``)."""
+    if not disks:
+        return
+    table = Volume.__table__
+    assert isinstance(table, Table)
+    # A Core executemany: the ORM's bulk UPDATE would want primary keys by name.
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values(
+            path=bindparam("_path"),
+            size=bindparam("_size"),
+            state=VolumeState.READY.value,
+            update_time=utcnow(),
+        ),
+        [{"_id": d.volume_id, "_path": d.path, "_size": d.size} for d in disks],
+    )
+
+
+def delete_from_storage(hypervisor_type: str, disks: Sequence[DiskTarget]) -> list[str]:
+    """Delete the volumes from their pools (outside any transaction); deleting a
+    missing one succeeds. :return: one line per volume that could not be deleted."""
+    failures = []
+    for disk in disks:
+        if disk.path is None:
+            continue
+        try:
+            primary_driver(hypervisor_type).delete_volume(disk.pool, disk.path)
+        except (StorageError, ResourceUnavailable) as exc:
+            failures.append(f"volume {disk.uuid}: {exc}")
+    return failures

@@ -1,0 +1,242 @@
+"""``listVirtualMachines``: one statement per page, plus one for the page's NICs.
+
+The VM row and everything its response shows of other tables (owner, domain, zone,
+host, offering, template, ISO, OS type, instance group) come from ONE Core select
+through :func:`cumulo.db.listing.fetch_rows`, which adds the total count as a window
+column; the NICs of the VMs on the page follow in a second statement. However many VMs
+a page holds, a page costs two statements.
+
+The same query with an id filter answers every VM command (start, stop ...), so a
+single VM and a listed VM are always the same response.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from cumulo.accounts.models import Account, Domain
+from cumulo.compute.models import InstanceGroup, InstanceGroupVmMap, Nic, VirtualMachine, VmState
+from cumulo.db.listing import DEFAULT_PAGE_SIZE, fetch_rows
+from cumulo.infra.hosts.models import Host
+from cumulo.infra.models import Zone
+from cumulo.offerings.models import ServiceOffering
+from cumulo.templates.models import GuestOs, VMTemplate
+from cumulo.volumes.models import Volume
+
+
+@dataclass(frozen=True)
+class VmFilter:
+    """``listVirtualMachines`` filters, resolved to internal ids (``None``: any).
+
+    :param scope: the accounts the caller may list (:func:`cumulo.accounts.access.
+        visible_accounts`), a WHERE clause over ``account``.
+    :param show_destroyed: admins see ``Destroyed`` VMs; users do not (4.1).
+    :param nothing: a filter that can match nothing (a project, tags): empty answer.
+    """
+
+    scope: ColumnElement[bool]
+    id: int | None = None
+    uuid: str | None = None
+    name: str | None = None
+    state: str | None = None
+    zone_id: int | None = None
+    pod_id: int | None = None
+    host_id: int | None = None
+    group_id: int | None = None
+    template_id: int | None = None
+    iso_id: int | None = None
+    storage_id: int | None = None
+    network_id: int | None = None
+    hypervisor: str | None = None
+    keyword: str | None = None
+    show_destroyed: bool = True
+    nothing: bool = False
+
+
+_TEMPLATE = aliased(VMTemplate, name="tmpl")
+_ISO = aliased(VMTemplate, name="iso")
+
+
+def _base() -> Select[Any]:
+    vm = VirtualMachine
+    stmt: Select[Any] = (
+        select(  # type: ignore[assignment]
+            vm.id,
+            vm.uuid,
+            vm.name,
+            vm.display_name,
+            vm.instance_name,
+            vm.state,
+            vm.created,
+            vm.ha_enabled,
+            vm.hypervisor_type,
+            vm.keypair_name,
+            vm.password,
+            vm.account_id,
+            vm.update_count,
+            Account.account_name.label("account_name"),
+            Account.type.label("account_type"),
+            Domain.uuid.label("domain_uuid"),
+            Domain.name.label("domain_name"),
+            Zone.uuid.label("zone_uuid"),
+            Zone.name.label("zone_name"),
+            Zone.networktype.label("zone_networktype"),
+            Host.uuid.label("host_uuid"),
+            Host.name.label("host_name"),
+            ServiceOffering.uuid.label("offering_uuid"),
+            ServiceOffering.name.label("offering_name"),
+            ServiceOffering.cpu.label("cpu"),
+            ServiceOffering.speed.label("speed"),
+            ServiceOffering.ram_size.label("ram_size"),
+            _TEMPLATE.uuid.label("template_uuid"),
+            _TEMPLATE.name.label("template_name"),
+            _TEMPLATE.display_text.label("template_display_text"),
+            _TEMPLATE.password_enabled.label("password_enabled"),
+            _ISO.uuid.label("iso_uuid"),
+            _ISO.name.label("iso_name"),
+            _ISO.display_text.label("iso_display_text"),
+            GuestOs.uuid.label("guest_os_uuid"),
+            InstanceGroup.uuid.label("group_uuid"),
+            InstanceGroup.name.label("group_name"),
+        )
+        .join(Account, Account.id == vm.account_id)
+        .join(Domain, Domain.id == vm.domain_id)
+        .join(Zone, Zone.id == vm.data_center_id)
+        .join(ServiceOffering, ServiceOffering.id == vm.service_offering_id)
+        .outerjoin(Host, Host.id == vm.host_id)
+        .outerjoin(_TEMPLATE, _TEMPLATE.id == vm.template_id)
+        .outerjoin(_ISO, _ISO.id == vm.iso_id)
+        .outerjoin(GuestOs, GuestOs.id == vm.guest_os_id)
+        .outerjoin(InstanceGroupVmMap, InstanceGroupVmMap.instance_id == vm.id)
+        .outerjoin(InstanceGroup, InstanceGroup.id == InstanceGroupVmMap.group_id)
+        .where(vm.removed.is_(None))
+    )
+    return stmt
+
+
+def _conditions(where: VmFilter) -> list[ColumnElement[bool]]:
+    vm = VirtualMachine
+    conditions: list[ColumnElement[bool]] = [where.scope]
+    if where.nothing:
+        conditions.append(false())
+    for column, value in (
+        (vm.id, where.id),
+        (vm.uuid, where.uuid),
+        (vm.data_center_id, where.zone_id),
+        (vm.pod_id, where.pod_id),
+        (vm.host_id, where.host_id),
+        (vm.template_id, where.template_id),
+        (vm.iso_id, where.iso_id),
+        (InstanceGroupVmMap.group_id, where.group_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if where.state is not None:
+        # 4.1 compares the state as given; cumulo accepts any case of a state name.
+        canonical = {s.value.lower(): s.value for s in VmState}.get(where.state.lower())
+        conditions.append(vm.state == (canonical or where.state))
+    if not where.show_destroyed:
+        conditions.append(vm.state.not_in((VmState.DESTROYED.value, VmState.EXPUNGING.value)))
+    if where.hypervisor is not None:
+        conditions.append(vm.hypervisor_type == where.hypervisor)
+    if where.name:
+        conditions.append(vm.name.contains(where.name, autoescape=True))
+    if where.keyword:
+        conditions.append(
+            or_(
+                vm.name.contains(where.keyword, autoescape=True),
+                vm.display_name.contains(where.keyword, autoescape=True),
+                vm.state.contains(where.keyword, autoescape=True),
+            )
+        )
+    if where.storage_id is not None:
+        conditions.append(
+            exists(
+                select(Volume.id).where(
+                    Volume.instance_id == vm.id,
+                    Volume.pool_id == where.storage_id,
+                    Volume.removed.is_(None),
+                )
+            )
+        )
+    if where.network_id is not None:
+        conditions.append(
+            exists(
+                select(Nic.id).where(
+                    Nic.instance_id == vm.id,
+                    Nic.network_id == where.network_id,
+                    Nic.removed.is_(None),
+                )
+            )
+        )
+    return conditions
+
+
+@dataclass(frozen=True)
+class NicRow:
+    """What a NIC's response shows."""
+
+    uuid: str
+    network_id: int | None
+    ip4_address: str | None
+    netmask: str | None
+    gateway: str | None
+    isolation_uri: str | None
+    broadcast_uri: str | None
+    traffic_type: str
+    is_default: bool
+    mac_address: str
+
+
+def nics_of(session: Session, vm_ids: list[int]) -> dict[int, list[NicRow]]:
+    """The live NICs of the VMs, by VM id, default NIC first (one statement)."""
+    found: dict[int, list[NicRow]] = defaultdict(list)
+    if not vm_ids:
+        return found
+    rows = session.execute(
+        select(
+            Nic.instance_id,
+            Nic.uuid,
+            Nic.network_id,
+            Nic.ip4_address,
+            Nic.netmask,
+            Nic.gateway,
+            Nic.isolation_uri,
+            Nic.broadcast_uri,
+            Nic.traffic_type,
+            Nic.is_default,
+            Nic.mac_address,
+        )
+        .where(Nic.instance_id.in_(vm_ids), Nic.removed.is_(None))
+        .order_by(Nic.instance_id, Nic.device_id)
+    )
+    for instance_id, *rest in rows:
+        found[instance_id].append(NicRow(*rest))
+    return found
+
+
+def list_vms(
+    session: Session,
+    where: VmFilter,
+    *,
+    page: int | None = None,
+    pagesize: int | None = None,
+    max_page_size: int = DEFAULT_PAGE_SIZE,
+) -> tuple[list[Row[Any]], dict[int, list[NicRow]], int]:
+    """A page of VMs ordered by id, their NICs, and the total (two statements)."""
+    stmt = _base().where(and_(*_conditions(where))).order_by(VirtualMachine.id)
+    rows, total = fetch_rows(
+        session, stmt, page=page, pagesize=pagesize, max_page_size=max_page_size
+    )
+    return rows, nics_of(session, [row.id for row in rows]), total
+
+
+def vm_row(session: Session, vm_id: int) -> tuple[Row[Any], list[NicRow]]:
+    """One VM as listed (for the answer of a VM command); it must exist."""
+    rows, nics, _ = list_vms(session, VmFilter(scope=true(), id=vm_id), pagesize=-1)
+    return rows[0], nics.get(vm_id, [])

@@ -1,0 +1,433 @@
+"""The statements of placement: read candidates, count what the query left out, read
+pools and the account's footprint, and claim or give back capacity.
+
+Everything here is one statement per function and runs in the caller's transaction.
+The candidate query does the pruning the database is good at (zone, ``Routing``, ``Up``
+and ``Enabled``, enough free CPU and memory, the requested pod/cluster/host), in host id
+order with a keyset and a ``LIMIT``, so that a zone of 50,000 hosts costs one indexed
+range scan that stops after a page; the plugins' filters then see plain values.
+
+Claims are conditional ``UPDATE`` s (``... WHERE free_cpu >= :cpu AND free_memory >=
+:mem``): whatever another transaction claimed since the candidates were read, a claim
+either fits in what is left or changes nothing (rowcount 0), so capacity never goes
+negative under concurrency, on SQLite (one writer at a time) as on MariaDB (the row
+lock orders the updates, and the condition is evaluated on the latest committed row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
+
+from cumulo.accounts.models import Domain
+from cumulo.compute.models import VirtualMachine, VmState
+from cumulo.infra.hosts.models import (
+    Cluster,
+    Host,
+    HostStatus,
+    HostTag,
+    HostType,
+    ResourceState,
+)
+from cumulo.infra.models import Pod, Zone
+from cumulo.infra.storage.models import StoragePool, StoragePoolStatus, StoragePoolTag
+from cumulo.sdk.allocation import AccountFootprint, CandidateHost, CandidatePool, VmRequirements
+
+PAGE_SIZE = 100
+"""Candidates read per statement: enough for the filters to find a fit in any sane
+zone (and for the planner to compare clusters), few enough to keep the statement and
+the Python work per placement small and constant."""
+
+MAINTENANCE_STATES = (
+    ResourceState.MAINTENANCE.value,
+    ResourceState.PREPARE_FOR_MAINTENANCE.value,
+    ResourceState.ERROR_IN_MAINTENANCE.value,
+)
+ACTIVE_VM_STATES = (
+    VmState.STARTING.value,
+    VmState.RUNNING.value,
+    VmState.STOPPING.value,
+    VmState.MIGRATING.value,
+)
+# Over-provisioning applies to thin, file-based pools only, as in 4.1.
+OVERPROVISIONED_POOL_TYPES = frozenset({"NetworkFilesystem", "VMFS"})
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a host must have free: the scaled claim amounts."""
+
+    cpu_mhz: int
+    memory_bytes: int
+
+
+def _tags_of(session: Session, owner: Any, column: Any, key: Any) -> Any:
+    """A correlated ``'a,b'`` aggregate of the tags of each row (dialect's function)."""
+    if session.get_bind().dialect.name == "postgresql":
+        aggregate = func.string_agg(column, literal(","))
+    else:
+        aggregate = func.group_concat(column)
+    return select(aggregate).where(key == owner.id).scalar_subquery()
+
+
+def _split(tags: str | None) -> frozenset[str]:
+    return frozenset(t for t in (tags or "").split(",") if t)
+
+
+def _scope(vm: VmRequirements, *, bound: bool = False) -> list[ColumnElement[bool]]:
+    """The hosts in the requested scope, whatever their state (with ``bound``, as bind
+    parameters named ``zone``, ``pod``, ``cluster``, ``host`` for a cached statement)."""
+
+    def value(name: str, given: int) -> Any:
+        return bindparam(name, type_=Integer) if bound else given
+
+    clauses: list[ColumnElement[bool]] = [
+        Host.data_center_id == value("zone", vm.zone_id),
+        Host.type == HostType.ROUTING.value,
+        Host.removed.is_(None),
+    ]
+    if vm.pod_id is not None:
+        clauses.append(Host.pod_id == value("pod", vm.pod_id))
+    if vm.cluster_id is not None:
+        clauses.append(Host.cluster_id == value("cluster", vm.cluster_id))
+    if vm.host_id is not None:
+        clauses.append(Host.id == value("host", vm.host_id))
+    return clauses
+
+
+_STATEMENTS: dict[tuple[Any, ...], Select[*tuple[Any, ...]]] = {}
+
+
+def candidate_statement(
+    session: Session, vm: VmRequirements, limit: int = PAGE_SIZE
+) -> Select[*tuple[Any, ...]]:
+    """The candidate query with bind parameters ``zone``, ``pod``/``cluster``/``host``
+    (when the request names them), ``cpu``, ``memory`` and ``after``; built once per
+    shape and dialect, since constructing it costs more than running it."""
+    dialect = session.get_bind().dialect.name
+    shape = (dialect, vm.pod_id is None, vm.cluster_id is None, vm.host_id is None, limit)
+    found = _STATEMENTS.get(shape)
+    if found is not None:
+        return found
+    # The page of host ids first, from the host table alone: the (data_center_id)
+    # index yields hosts in id order, so the scan stops after ``limit`` matches. Joined
+    # in the same query, MariaDB would start from the one-row pod table and sort every
+    # host of the zone; the cluster's and pod's states are therefore checked by the
+    # HostState filter, on the columns joined here for the page only.
+    page = (
+        select(Host.id)
+        .where(
+            *_scope(vm, bound=True),
+            Host.status == HostStatus.UP.value,
+            Host.resource_state == ResourceState.ENABLED.value,
+            Host.free_cpu >= bindparam("cpu", type_=BigInteger),
+            Host.free_memory >= bindparam("memory", type_=BigInteger),
+            Host.id > bindparam("after", type_=BigInteger),
+        )
+        .order_by(Host.id)
+        .limit(limit)
+        .subquery("page")
+    )
+    zone_domain = aliased(Domain)
+    stmt = (
+        select(
+            Host.id,
+            Host.uuid,
+            Host.name,
+            Host.data_center_id,
+            Host.pod_id,
+            Host.cluster_id,
+            Host.hypervisor_type,
+            Host.status,
+            Host.resource_state,
+            Cluster.allocation_state,
+            Pod.allocation_state,
+            func.coalesce(Host.cpus, 0) * func.coalesce(Host.speed, 0),
+            Host.free_cpu,
+            func.coalesce(Host.total_memory, 0),
+            Host.free_memory,
+            _tags_of(session, Host, HostTag.tag, HostTag.host_id),
+            Host.private_ip_address,
+            zone_domain.path,
+            Cluster.managed_state,
+        )
+        .select_from(page)
+        .join(Host, Host.id == page.c.id)
+        .join(Cluster, Cluster.id == Host.cluster_id)
+        .join(Pod, Pod.id == Host.pod_id)
+        .join(Zone, Zone.id == Host.data_center_id)
+        .outerjoin(zone_domain, zone_domain.id == Zone.domain_id)
+        .order_by(Host.id)
+    )
+    _STATEMENTS[shape] = stmt
+    return stmt
+
+
+def candidate_parameters(vm: VmRequirements, need: Need, after_id: int) -> dict[str, int]:
+    """The bind parameters of :func:`candidate_statement` for ``vm``."""
+    params = {
+        "zone": vm.zone_id,
+        "cpu": need.cpu_mhz,
+        "memory": need.memory_bytes,
+        "after": after_id,
+    }
+    for name, value in (("pod", vm.pod_id), ("cluster", vm.cluster_id), ("host", vm.host_id)):
+        if value is not None:
+            params[name] = value
+    return params
+
+
+def candidate_hosts(
+    session: Session, vm: VmRequirements, need: Need, after_id: int = 0, limit: int = PAGE_SIZE
+) -> list[CandidateHost]:
+    """Up to ``limit`` hosts of the requested scope that are ``Up``, ``Enabled`` and
+    have ``need`` free, with id above ``after_id``, by id, with their cluster's and
+    pod's states; one statement."""
+    # Core execution on the session's connection (same transaction): the ORM layer
+    # would only add per-call overhead to a statement that returns plain rows.
+    rows = session.connection().execute(
+        candidate_statement(session, vm, limit), candidate_parameters(vm, need, after_id)
+    )
+    return [
+        CandidateHost(
+            id=row[0],
+            uuid=row[1],
+            name=row[2],
+            zone_id=row[3],
+            pod_id=row[4],
+            cluster_id=row[5],
+            hypervisor_type=row[6] or "",
+            status=row[7],
+            resource_state=row[8],
+            cluster_allocation_state=row[9],
+            pod_allocation_state=row[10],
+            total_cpu_mhz=int(row[11] or 0),
+            free_cpu_mhz=int(row[12]),
+            total_memory_bytes=int(row[13] or 0),
+            free_memory_bytes=int(row[14]),
+            tags=_split(row[15]),
+            private_ip_address=row[16],
+            zone_domain_path=row[17],
+            cluster_managed_state=row[18] or "Managed",
+        )
+        for row in rows
+    ]
+
+
+def domain_path(session: Session, domain_id: int) -> str:
+    """The path of a domain (``/`` if unknown); one statement."""
+    path = session.execute(select(Domain.path).where(Domain.id == domain_id)).scalar()
+    return path or "/"
+
+
+# ---- what the candidate query left out ----------------------------------------------------
+
+# Reason keys of the elimination query, with the filter they stand for and the phrase;
+# the phrases are the standard filters' own, so counts of both kinds read alike.
+STATE, CAPACITY = "HostState", "HostCapacity"
+
+
+def sql_reasons(need: Need) -> dict[str, tuple[str, str]]:
+    """Reason key -> (filter name, phrase) of :func:`eliminated_by_query`."""
+    return {
+        "not_up": (STATE, "not Up"),
+        "maintenance": (STATE, "in maintenance"),
+        "disabled": (STATE, "disabled"),
+        "memory": (CAPACITY, f"without {-(-need.memory_bytes // MB)} MB free memory"),
+        "cpu": (CAPACITY, f"without {need.cpu_mhz} MHz free CPU"),
+    }
+
+
+def eliminated_by_query(session: Session, vm: VmRequirements, need: Need) -> dict[str, int]:
+    """How many hosts of the requested scope the candidate query leaves out, by the
+    first condition each fails (keys of :func:`sql_reasons`; ``"room"`` counts those it
+    returns: the HostState filter counts those in disabled clusters or pods itself);
+    one ``GROUP BY`` statement over the host table, run only when placement fails or
+    explains."""
+    reason = case(
+        (Host.status != HostStatus.UP.value, "not_up"),
+        (Host.resource_state.in_(MAINTENANCE_STATES), "maintenance"),
+        (Host.resource_state != ResourceState.ENABLED.value, "disabled"),
+        (Host.free_memory < need.memory_bytes, "memory"),
+        (Host.free_cpu < need.cpu_mhz, "cpu"),
+        else_="room",
+    ).label("reason")
+    stmt = select(reason, func.count()).select_from(Host).where(*_scope(vm)).group_by(reason)
+    return {str(key): int(count) for key, count in session.execute(stmt)}
+
+
+# ---- pools and footprint ------------------------------------------------------------------
+
+
+def candidate_pools(
+    session: Session, zone_id: int, cluster_ids: Iterable[int], storage_factor: float
+) -> list[CandidatePool]:
+    """The pools (shared and host-local) of ``cluster_ids`` that are not removed, with
+    their tags, by id; one statement (none for no clusters)."""
+    clusters = sorted(set(cluster_ids))
+    if not clusters:
+        return []
+    stmt = (
+        select(
+            StoragePool.id,
+            StoragePool.uuid,
+            StoragePool.name,
+            StoragePool.data_center_id,
+            StoragePool.pod_id,
+            StoragePool.cluster_id,
+            StoragePool.scope,
+            StoragePool.pool_type,
+            StoragePool.status,
+            StoragePool.capacity_bytes,
+            StoragePool.used_bytes,
+            StoragePool.host_address,
+            _tags_of(session, StoragePool, StoragePoolTag.tag, StoragePoolTag.pool_id),
+        )
+        .where(
+            StoragePool.data_center_id == zone_id,
+            StoragePool.cluster_id.in_(clusters),
+            StoragePool.removed.is_(None),
+            StoragePool.status != StoragePoolStatus.REMOVED.value,
+        )
+        .order_by(StoragePool.id)
+    )
+    return [
+        CandidatePool(
+            id=row[0],
+            uuid=row[1],
+            name=row[2],
+            zone_id=row[3],
+            pod_id=row[4],
+            cluster_id=row[5],
+            scope=row[6],
+            pool_type=row[7],
+            status=row[8],
+            capacity_bytes=int(row[9] or 0),
+            used_bytes=int(row[10] or 0),
+            host_address=row[11] or "",
+            tags=_split(row[12]),
+            overprovisioning=storage_factor if row[7] in OVERPROVISIONED_POOL_TYPES else 1.0,
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def account_footprint(session: Session, account_id: int, zone_id: int) -> AccountFootprint:
+    """The account's active VMs in the zone per host, cluster and pod; one statement."""
+    stmt = (
+        select(VirtualMachine.host_id, VirtualMachine.pod_id, Host.cluster_id, func.count())
+        .outerjoin(Host, Host.id == VirtualMachine.host_id)
+        .where(
+            VirtualMachine.account_id == account_id,
+            VirtualMachine.data_center_id == zone_id,
+            VirtualMachine.removed.is_(None),
+            VirtualMachine.state.in_(ACTIVE_VM_STATES),
+        )
+        .group_by(VirtualMachine.host_id, VirtualMachine.pod_id, Host.cluster_id)
+    )
+    by_host: dict[int, int] = {}
+    by_cluster: dict[int, int] = {}
+    by_pod: dict[int, int] = {}
+    for host_id, pod_id, cluster_id, count in session.execute(stmt):
+        for index, key in ((by_host, host_id), (by_cluster, cluster_id), (by_pod, pod_id)):
+            if key is not None:
+                index[key] = index.get(key, 0) + int(count)
+    return AccountFootprint(by_host, by_cluster, by_pod)
+
+
+# ---- claims ---------------------------------------------------------------------------------
+
+
+_CLAIM_HOST = (
+    update(Host)
+    .where(
+        Host.id == bindparam("host", type_=BigInteger),
+        Host.free_cpu >= bindparam("cpu", type_=BigInteger),
+        Host.free_memory >= bindparam("memory", type_=BigInteger),
+    )
+    .values(
+        free_cpu=Host.free_cpu - bindparam("cpu", type_=BigInteger),
+        free_memory=Host.free_memory - bindparam("memory", type_=BigInteger),
+    )
+)
+
+
+def claim_host(session: Session, host_id: int, need: Need) -> bool:
+    """Take ``need`` from the host's free capacity if it is still there; one statement.
+
+    :return: whether the claim won (``False``: another placement took the room since
+        the candidates were read; nothing changed).
+    """
+    result = session.connection().execute(
+        _CLAIM_HOST, {"host": host_id, "cpu": need.cpu_mhz, "memory": need.memory_bytes}
+    )
+    return bool(result.rowcount)
+
+
+def release_host(session: Session, host_id: int, cpu_mhz: int, memory_bytes: int) -> None:
+    """Give capacity back to a host, never above what it has; one statement."""
+    total_cpu = func.coalesce(Host.cpus, 0) * func.coalesce(Host.speed, 0)
+    total_memory = func.coalesce(Host.total_memory, 0)
+    session.execute(
+        update(Host)
+        .where(Host.id == host_id)
+        .values(
+            free_cpu=case(
+                (Host.free_cpu + cpu_mhz > total_cpu, total_cpu), else_=Host.free_cpu + cpu_mhz
+            ),
+            free_memory=case(
+                (Host.free_memory + memory_bytes > total_memory, total_memory),
+                else_=Host.free_memory + memory_bytes,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_pool(session: Session, pool: CandidatePool, size_bytes: int) -> bool:
+    """Reserve ``size_bytes`` on ``pool`` if it still fits (capacity times its
+    over-provisioning factor); one statement. ``False``: it no longer fits."""
+    limit = StoragePool.capacity_bytes * pool.overprovisioning
+    result = session.execute(
+        update(StoragePool)
+        .where(StoragePool.id == pool.id, StoragePool.used_bytes + size_bytes <= limit)
+        .values(used_bytes=StoragePool.used_bytes + size_bytes)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_pool(session: Session, pool_id: int, size_bytes: int) -> None:
+    """Give ``size_bytes`` back to a pool, never below zero; one statement."""
+    session.execute(
+        update(StoragePool)
+        .where(StoragePool.id == pool_id)
+        .values(
+            used_bytes=case(
+                (StoragePool.used_bytes < size_bytes, 0),
+                else_=StoragePool.used_bytes - size_bytes,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def page_is_full(page: Sequence[CandidateHost], limit: int = PAGE_SIZE) -> bool:
+    """Whether more candidates may follow ``page``."""
+    return len(page) >= limit

@@ -1,0 +1,200 @@
+"""Where a volume goes on primary storage, and reaching it through the storage driver.
+
+:func:`claim_pool` is a first-fit allocation for one disk outside a VM deployment
+(attaching an unplaced volume, a volume made from a snapshot, a migration): the live
+``Up`` pools of a cluster (or of a zone) whose tags include the disk offering's, in id
+order, each tried with one conditional ``UPDATE``::
+
+    UPDATE storage_pool SET used_bytes = used_bytes + :size
+     WHERE id = :id AND used_bytes + :size <= capacity_bytes * :factor
+
+the same claim placement makes for a deployment (``used_bytes`` counts what volumes
+reserve; ``storage.overprovisioning.factor`` applies to NFS and VMFS pools), so two
+concurrent allocations never over-commit a pool. :func:`release_pool` gives it back.
+Placement (:mod:`cumulo.placement`) exposes no single-disk allocation, hence this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cumulo.infra.hosts.models import Cluster
+from cumulo.infra.storage.drivers import primary_driver
+from cumulo.infra.storage.listing import tag_list
+from cumulo.infra.storage.models import (
+    PoolScope,
+    StoragePool,
+    StoragePoolStatus,
+    StoragePoolTag,
+)
+from cumulo.infra.storage.pools import pool_url
+from cumulo.placement.service import release_pool as _release
+from cumulo.sdk.errors import InsufficientCapacity, ResourceUnavailable
+from cumulo.sdk.storage import PoolRef, PrimaryStorageDriver, StorageError
+
+OVERPROVISIONING_KEY = "storage.overprovisioning.factor"
+DEFAULT_OVERPROVISIONING = 2.0
+OVERPROVISIONED_TYPES = frozenset({"NetworkFilesystem", "VMFS"})
+"""Pool types whose capacity may be over-committed (thin provisioned), as placement."""
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class PoolTarget:
+    """A pool as a driver call needs it: the row's id, its reference and driver."""
+
+    pool_id: int
+    pod_id: int | None
+    cluster_id: int | None
+    hypervisor_type: str
+    ref: PoolRef
+
+    @property
+    def driver(self) -> PrimaryStorageDriver:
+        """The primary storage driver of the pool's cluster's hypervisor."""
+        return primary_driver(self.hypervisor_type)
+
+
+def target_of(session: Session, pool: StoragePool) -> PoolTarget:
+    """The driver's view of ``pool`` (one statement for its cluster's hypervisor)."""
+    hypervisor = (
+        session.scalar(select(Cluster.hypervisor_type).where(Cluster.id == pool.cluster_id))
+        if pool.cluster_id is not None
+        else None
+    )
+    return PoolTarget(
+        pool.id, pool.pod_id, pool.cluster_id, hypervisor or "", PoolRef(pool.uuid, pool_url(pool))
+    )
+
+
+def target_by_id(session: Session, pool_id: int) -> PoolTarget:
+    """:func:`target_of` the pool with internal id ``pool_id``.
+
+    :raises ResourceUnavailable: the pool is gone (534).
+    """
+    pool = session.get(StoragePool, pool_id)
+    if pool is None or pool.removed is not None:
+        raise ResourceUnavailable(f"storage pool id={pool_id} no longer exists")
+    return target_of(session, pool)
+
+
+def overprovisioning(services: Any, session: Session) -> float:
+    """``storage.overprovisioning.factor`` as this transaction reads it (2 when unset
+    or when no runtime is at hand)."""
+    runtime = services.get("runtime") if services else None
+    if runtime is None:
+        return DEFAULT_OVERPROVISIONING
+    value = runtime.config_store(session).value(OVERPROVISIONING_KEY)
+    try:
+        return float(value) if value else DEFAULT_OVERPROVISIONING
+    except ValueError:
+        return DEFAULT_OVERPROVISIONING
+
+
+def split_tags(tags: str | None) -> frozenset[str]:
+    """A comma-separated tag list as a set (blank items dropped)."""
+    return frozenset(t.strip() for t in (tags or "").split(",") if t.strip())
+
+
+def claim_pool(
+    session: Session,
+    *,
+    zone_id: int,
+    size: int,
+    tags: frozenset[str] = frozenset(),
+    local: bool = False,
+    cluster_id: int | None = None,
+    factor: float = DEFAULT_OVERPROVISIONING,
+    avoid: Sequence[int] = (),
+) -> StoragePool:
+    """Reserve ``size`` bytes on the first pool that fits (module doc), in the caller's
+    transaction; the candidates cost one statement, each claim one more.
+
+    :param cluster_id: only pools of this cluster (the VM's); else any in the zone.
+    :param local: host-local pools (``use_local_storage`` offerings) instead of shared.
+    :param avoid: pool ids not to use (the source of a migration).
+    :raises InsufficientCapacity: no pool matches or none has room (533), saying why.
+    """
+    pool_tags = (
+        select(tag_list(StoragePoolTag.tag))
+        .where(StoragePoolTag.pool_id == StoragePool.id)
+        .correlate(StoragePool)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(StoragePool, pool_tags)
+        .where(
+            StoragePool.data_center_id == zone_id,
+            StoragePool.removed.is_(None),
+            StoragePool.status == StoragePoolStatus.UP.value,
+            StoragePool.scope == (PoolScope.HOST if local else PoolScope.CLUSTER).value,
+        )
+        .order_by(StoragePool.id)
+    )
+    if cluster_id is not None:
+        stmt = stmt.where(StoragePool.cluster_id == cluster_id)
+    if avoid:
+        stmt = stmt.where(StoragePool.id.not_in(list(avoid)))
+    candidates = [pool for pool, found in session.execute(stmt) if tags <= split_tags(found)]
+    for pool in candidates:
+        scale = factor if pool.pool_type in OVERPROVISIONED_TYPES else 1.0
+        won = session.execute(
+            update(StoragePool)
+            .where(
+                StoragePool.id == pool.id,
+                StoragePool.used_bytes + size <= StoragePool.capacity_bytes * scale,
+            )
+            .values(used_bytes=StoragePool.used_bytes + size)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if won:
+            session.expire(pool, ["used_bytes"])
+            chosen: StoragePool = pool
+            return chosen
+    where = "the VM's cluster" if cluster_id is not None else "the zone"
+    tagged = f" with storage tags {','.join(sorted(tags))}" if tags else ""
+    kind = "host-local" if local else "shared"
+    if not candidates:
+        raise InsufficientCapacity(
+            f"Unable to find a {kind} primary storage pool{tagged} that is Up in {where}"
+        )
+    raise InsufficientCapacity(
+        f"No {kind} primary storage pool{tagged} in {where} has {size} bytes free"
+        f" ({len(candidates)} pools examined)"
+    )
+
+
+def claim_on(session: Session, pool: StoragePool, size: int, factor: float) -> bool:
+    """Reserve ``size`` more bytes on ``pool`` (a grown volume); ``False``: no room."""
+    scale = factor if pool.pool_type in OVERPROVISIONED_TYPES else 1.0
+    return bool(
+        session.execute(
+            update(StoragePool)
+            .where(
+                StoragePool.id == pool.id,
+                StoragePool.used_bytes + size <= StoragePool.capacity_bytes * scale,
+            )
+            .values(used_bytes=StoragePool.used_bytes + size)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    )
+
+
+def release_pool(session: Session, pool_id: int | None, size: int) -> None:
+    """Give ``size`` bytes back to a pool (never below zero); nothing without a pool."""
+    if pool_id is not None and size > 0:
+        _release(session, pool_id, size)
+
+
+def on_storage(what: str, operation: Callable[[], _T]) -> _T:
+    """Run a storage driver call; its errors become 534 naming ``what``."""
+    try:
+        return operation()
+    except StorageError as exc:
+        raise ResourceUnavailable(f"{what}: {exc}") from exc
