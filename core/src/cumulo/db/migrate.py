@@ -61,6 +61,7 @@ CORE_MODEL_MODULES = (
     "cumulo.volumes.models",
     "cumulo.volumes.snapshot_models",
     "cumulo.alerts.models",
+    "cumulo.ha.models",
 )
 """Modules declaring the core's tables, imported before models and database are compared."""
 

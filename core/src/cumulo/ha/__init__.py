@@ -1,0 +1,1 @@
+"""High availability: restarting HA-enabled VMs of failed hosts elsewhere."""
