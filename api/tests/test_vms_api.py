@@ -108,24 +108,40 @@ def test_userdata_over_2kb_by_get_is_refused(
     assert answer["errorcode"] == 431 and "userdata" in answer["errortext"]
 
 
-def test_userdata_by_post_reaches_the_vm(
-    runtime: Runtime, api: falcon.testing.TestClient, admin_keys: Keys, ready: dict[str, str]
-) -> None:
-    script = base64.b64encode(b"#cloud-config\nruncmd: [echo hello]\n").decode()
-    wire = {**ready, "userdata": script, "response": "json"}
-    wire.update(command="deployVirtualMachine", apiKey=admin_keys[0])
-    wire["signature"] = sign(wire, admin_keys[1])
-    answer = api.simulate_post(
+def _post(
+    api: falcon.testing.TestClient, keys: Keys, command: str, **params: str
+) -> falcon.testing.Result:
+    wire = {**params, "response": "json", "command": command, "apiKey": keys[0]}
+    wire["signature"] = sign(wire, keys[1])
+    return api.simulate_post(
         "/client/api",
         body=urlencode(wire, quote_via=quote),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
+
+
+def test_userdata_by_post_reaches_the_vm(
+    runtime: Runtime, api: falcon.testing.TestClient, admin_keys: Keys, ready: dict[str, str]
+) -> None:
+    # 4.1 takes up to 32 KB of base64 user data in a form body (2 KB in a query string).
+    script = base64.b64encode(b"#cloud-config\nruncmd: [echo hello]\n" + b"#" * 20000).decode()
+    assert 2048 < len(script) <= 32768
+    answer = _post(api, admin_keys, "deployVirtualMachine", **ready, userdata=script)
     assert answer.status_code == 200, answer.text
     run_pending(runtime, CommandRegistry.build(runtime.pm))
     from cumulo.compute.models import VirtualMachine
 
     with runtime.sessions() as session:
         assert session.scalars(select(VirtualMachine.user_data)).one() == script
+
+
+def test_userdata_over_32kb_by_post_is_refused(
+    api: falcon.testing.TestClient, admin_keys: Keys, ready: dict[str, str]
+) -> None:
+    script = base64.b64encode(b"x" * 30000).decode()
+    answer = _post(api, admin_keys, "deployVirtualMachine", **ready, userdata=script)
+    assert answer.status_code == 431
+    assert "userdata" in answer.json["deployvirtualmachineresponse"]["errortext"]
 
 
 def _domain_admin(

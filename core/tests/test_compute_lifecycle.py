@@ -383,16 +383,17 @@ def test_expunge_frees_capacity_volumes_addresses(
     assert expunge_due(runtime) == 0
 
 
-def test_the_expunge_task_runs_in_its_own_thread(
+def test_the_background_tasks_expunge_destroyed_vms(
     runtime: Runtime, cloud: Cloud, alice: Keys, deployed: dict[str, Any], no_expunge_delay: None
 ) -> None:
     import time
 
-    from cumulo.compute.expunge import ExpungeTask
+    from cumulo.jobs.scheduler import BackgroundTasks
 
     cloud.ok(alice, "destroyVirtualMachine", id=deployed["id"])
-    task = ExpungeTask(runtime, poll=0.05)
-    task.start()
+    # The job worker's background tasks run the expunge in their periodic thread.
+    tasks = BackgroundTasks(runtime, host_monitor=False)
+    tasks.start()
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -404,5 +405,5 @@ def test_the_expunge_task_runs_in_its_own_thread(
                 break
             time.sleep(0.05)
     finally:
-        task.stop()
+        tasks.stop()
     assert removed is not None

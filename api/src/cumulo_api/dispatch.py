@@ -170,16 +170,23 @@ class ApiResource:
             with _keeping_auth_records(db):
                 ctx = auth.authenticate(db, request, entry.command, self.runtime)
             req.context.ctx = ctx
-            rendered = self._run(db, entry, ctx, received, fmt)
+            rendered = self._run(db, entry, ctx, received, fmt, req.method)
             db.commit()
         _write(resp, rendered)
 
     def _run(
-        self, db: Session, entry: Entry, ctx: CallContext, received: dict[str, str], fmt: Format
+        self,
+        db: Session,
+        entry: Entry,
+        ctx: CallContext,
+        received: dict[str, str],
+        fmt: Format,
+        method: str,
     ) -> Rendered:
         command = entry.command
-        params = parse_params(command, received)
-        services = self._base_services
+        params = parse_params(command, received, method=method)
+        # Handlers that apply 4.1's GET/POST limits themselves (userdata) read the method.
+        services = {**self._base_services, "http_method": method}
         if entry.is_list:
             max_page_size = self._max_page_size(db)
             page_window(params.get("page"), params.get("pagesize"), max_page_size)

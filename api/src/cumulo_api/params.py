@@ -110,11 +110,15 @@ def unpack(params: dict[str, str]) -> dict[str, RawValue]:
     return unpacked
 
 
-def parse_params(command: Command, received: dict[str, str]) -> dict[str, Any]:
+def parse_params(
+    command: Command, received: dict[str, str], *, method: str = "GET"
+) -> dict[str, Any]:
     """The typed values of ``command``'s declared parameters found in ``received``.
 
     :param received: the first value of each received name (:func:`first_values`);
         undeclared names (``command``, ``apiKey``, ``response`` ...) are ignored.
+    :param method: the request's HTTP method: a ``POST`` allows a parameter its
+        ``post_length``.
     :return: values by lower-case name; absent parameters are missing from the dict.
     :raises MalformedParameter: bad ``name[i].field`` syntax (430).
     :raises InvalidParameterValue: a required parameter is missing, or a value does not
@@ -124,7 +128,7 @@ def parse_params(command: Command, received: dict[str, str]) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for param in command.params:
         raw = unpacked.get(param.name)
-        value = _ABSENT if raw is None else parse_value(command, param, raw)
+        value = _ABSENT if raw is None else parse_value(command, param, raw, method=method)
         if value is _ABSENT:
             if param.required:
                 raise InvalidParameterValue(
@@ -136,7 +140,7 @@ def parse_params(command: Command, received: dict[str, str]) -> dict[str, Any]:
     return parsed
 
 
-def parse_value(command: Command, param: Param, raw: RawValue) -> Any:
+def parse_value(command: Command, param: Param, raw: RawValue, *, method: str = "GET") -> Any:
     """One parameter's value; the module-private ``_ABSENT`` when 4.1 ignores it (an
     empty or, for a parameter with ``since``, non-UUID value of a UUID parameter).
 
@@ -159,9 +163,9 @@ def parse_value(command: Command, param: Param, raw: RawValue) -> Any:
                 if item is not _ABSENT:
                     items.append(item)
             else:
-                items.append(_scalar(command, param, item_type, token))
+                items.append(_scalar(command, param, item_type, token, param.length))
         return items
-    value = _scalar(command, param, param.type, raw)
+    value = _scalar(command, param, param.type, raw, _max_length(param, method))
     if param.choices:
         for choice in param.choices:
             if str(value).lower() == choice.lower():
@@ -185,7 +189,13 @@ def _uuid(param: Param, raw: str) -> Any:
     return _ABSENT if param.since else raw
 
 
-def _scalar(command: Command, param: Param, kind: ParamType, raw: str) -> Any:
+def _max_length(param: Param, method: str) -> int:
+    if param.post_length is not None and method == "POST":
+        return max(param.length, param.post_length)
+    return param.length
+
+
+def _scalar(command: Command, param: Param, kind: ParamType, raw: str, length: int) -> Any:
     if kind is ParamType.BOOLEAN:
         return raw.lower() == "true"
     if kind in _INTEGER_RANGES:
@@ -204,10 +214,10 @@ def _scalar(command: Command, param: Param, kind: ParamType, raw: str) -> Any:
         return _tz_date(command, param, raw)
     if kind is ParamType.UUID:
         return raw
-    if len(raw) > param.length:
+    if len(raw) > length:
         raise InvalidParameterValue(
             f"Unable to execute API command {command_label(command)} due to invalid value. "
-            f"Value greater than max allowed length {param.length} for param: {param.name}"
+            f"Value greater than max allowed length {length} for param: {param.name}"
         )
     return raw
 

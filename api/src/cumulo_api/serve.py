@@ -87,7 +87,7 @@ class IntegrationResource(ApiResource):
                 raise InternalError("the system user is missing; the cloud was not seeded")
             ctx = system.context()
             req.context.ctx = ctx
-            status, body, content_type = self._run(db, entry, ctx, received, fmt)
+            status, body, content_type = self._run(db, entry, ctx, received, fmt, req.method)
             db.commit()
         resp.status, resp.data, resp.content_type = status, body, content_type
 

@@ -12,17 +12,16 @@ For each VM (a batch per round, oldest first):
    data disks are detached (they stay the account's), the NICs' addresses are freed,
    the VM leaves its group and gets its ``removed`` timestamp.
 
-:func:`expunge_due` runs one round; :class:`ExpungeTask` runs one every
-``expunge.interval`` seconds in a thread of its own (driver calls may block; a server's
-heartbeat must not wait for them).
+:func:`expunge_due` runs one round; the job worker's background tasks run one every
+``expunge.interval`` seconds (:data:`cumulo.jobs.scheduler.PERIODIC_TASKS`), in the
+thread of the periodic tasks: driver calls may block, and a server's heartbeat must not
+wait for them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-import time
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -33,7 +32,7 @@ from cumulo.compute.disks import DiskTarget, delete_from_storage, disk_targets
 from cumulo.compute.hypervisors import HostTarget, host_target
 from cumulo.compute.models import InstanceGroupVmMap, VirtualMachine, VmState
 from cumulo.compute.nics import release_nics
-from cumulo.compute.settings import EXPUNGE_DELAY, EXPUNGE_INTERVAL
+from cumulo.compute.settings import EXPUNGE_DELAY
 from cumulo.compute.states import VmEvent
 from cumulo.db.base import utcnow
 from cumulo.jobs import lease
@@ -194,48 +193,3 @@ def expunge_due(runtime: Runtime, *, limit: int = BATCH) -> int:
         with runtime.sessions.begin() as session:
             lease.release(session, LEASE, runtime.msid)
     return done
-
-
-class ExpungeTask:
-    """:func:`expunge_due` every ``expunge.interval`` seconds (the first round at once)
-    in a daemon thread, from :meth:`start` to :meth:`stop`: what
-    :class:`cumulo.jobs.scheduler.BackgroundTasks` runs beside its heartbeat. The
-    setting is read every ``poll`` seconds, so a change applies without a restart. A
-    failing round is logged and retried at the next one."""
-
-    def __init__(self, runtime: Runtime, *, poll: float = 60.0) -> None:
-        self.runtime = runtime
-        self.poll = poll
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last: float | None = None
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread = threading.Thread(target=self._loop, name="cumulo-expunge", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the thread (after the round in progress, if any)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_if_due()
-            except Exception:  # the database may be restarting: retry next round
-                log.exception("expunge round failed; retrying at the next one")
-            self._stop.wait(self.poll)
-
-    def run_if_due(self) -> int:
-        """A round if ``expunge.interval`` seconds passed since the last one (or none
-        ran yet); how many VMs it expunged."""
-        now = time.monotonic()
-        with self.runtime.sessions() as session:
-            interval = self.runtime.config_store(session).integer(EXPUNGE_INTERVAL) or 86400
-        if self._last is not None and now - self._last < interval:
-            return 0
-        self._last = now
-        return expunge_due(self.runtime)

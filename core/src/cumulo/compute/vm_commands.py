@@ -5,6 +5,7 @@ command tables with ``api/tools/gen_declaration.py``, then wired to
 from __future__ import annotations
 
 from cumulo.compute import handlers as h
+from cumulo.compute.allocation import MAX_USER_DATA_POST_BYTES
 from cumulo.compute.views import INSTANCE_GROUP_FIELDS, USER_VM_FIELDS
 from cumulo.sdk.api import ALL_ROLES, ANY_ADMIN, Command, Param, ParamType, Role
 
@@ -99,6 +100,7 @@ COMMANDS: tuple[Command, ...] = (
                     "of data after base64 encoding."
                 ),
                 length=2048,
+                post_length=MAX_USER_DATA_POST_BYTES,
             ),
             Param(
                 "keypair",
@@ -511,6 +513,7 @@ COMMANDS: tuple[Command, ...] = (
                     "of data after base64 encoding."
                 ),
                 length=2048,
+                post_length=MAX_USER_DATA_POST_BYTES,
             ),
         ),
         roles=ALL_ROLES,

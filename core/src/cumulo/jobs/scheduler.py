@@ -8,8 +8,9 @@ Every ``cluster.heartbeat.interval`` the loop
 
 and every :data:`PURGE_EVERY` seconds, under the ``purge`` lease, deletes jobs finished
 more than ``job.expire.minutes`` ago and expired login sessions. The domains' own
-periodic tasks (:data:`PERIODIC_TASKS`: snapshot policies, VM expunge …) run from the
-same loop when due; each takes its own lease and transactions. Beside that loop, in a
+periodic tasks (:data:`PERIODIC_TASKS`: snapshot policies, VM expunge …) run in a
+thread of their own, since they call drivers that may block, each when due, under its
+own lease and in its own transactions. Beside that loop, in a
 thread of its own, the host heartbeat (:class:`cumulo.infra.hosts.monitor.HostMonitor`)
 pings the cloud's hosts every ``ping.interval`` under the ``host.ping`` lease: a round
 may wait up to a ping timeout on silent hosts, which must not delay this server's own
@@ -49,9 +50,13 @@ PURGE_EVERY = 60.0
 one set-based DELETE a minute keeps up with far more)."""
 
 
+PERIODIC_POLL = 1.0
+"""Seconds between two looks at which periodic tasks are due."""
+
+
 @dataclass(frozen=True)
 class PeriodicTask:
-    """A domain's singleton background task, run by the loop every ``every`` seconds.
+    """A domain's singleton background task, run every ``every`` seconds.
 
     :param name: what the log calls it.
     :param target: ``"module:function"``; the function takes the :class:`Runtime`,
@@ -60,12 +65,15 @@ class PeriodicTask:
         its first run, so that the domain modules are not imported by this one.
     :param every: seconds between two runs on this server.
     :param lease: the lease it holds, given up when the server signs off.
+    :param every_key: a setting (seconds) that overrides ``every`` when set, read
+        before each wait so that a change applies without a restart.
     """
 
     name: str
     target: str
     every: float
     lease: str
+    every_key: str | None = None
 
     def resolve(self) -> Callable[[Runtime], object]:
         """The function ``target`` names."""
@@ -80,6 +88,13 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         "cumulo.volumes.scheduler:run_scheduled_snapshots",
         60.0,
         "snapshot.policies",
+    ),
+    PeriodicTask(
+        "VM expunge",
+        "cumulo.compute.expunge:expunge_due",
+        86400.0,
+        "expunge",
+        every_key="expunge.interval",
     ),
 )
 """The core domains' periodic tasks, in the order a round runs them."""
@@ -132,6 +147,7 @@ class BackgroundTasks:
         self.host_monitor = HostMonitor(runtime) if host_monitor else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._periodic_thread: threading.Thread | None = None
         self._next_purge = 0.0
         self._next_run = {task.name: 0.0 for task in PERIODIC_TASKS}
         with self._transaction() as session:
@@ -146,11 +162,15 @@ class BackgroundTasks:
             mshost.register(session, self.runtime.msid, self.runtime.server_name, self.ip)
 
     def start(self) -> None:
-        """Register, then run the loop in a daemon thread until :meth:`stop`, and the
-        host heartbeat in another."""
+        """Register, then run the loop in a daemon thread until :meth:`stop`, the
+        periodic tasks in another and the host heartbeat in a third."""
         self.register()
         self._thread = threading.Thread(target=self._loop, name="cumulo-background", daemon=True)
         self._thread.start()
+        self._periodic_thread = threading.Thread(
+            target=self._periodic_loop, name="cumulo-periodic", daemon=True
+        )
+        self._periodic_thread.start()
         if self.host_monitor is not None:
             self.host_monitor.start()
 
@@ -161,29 +181,48 @@ class BackgroundTasks:
         if self.host_monitor is not None:
             # Releases ``host.ping`` itself: another server pings at its next round.
             self.host_monitor.stop()
-        if self._thread is not None:
-            self._thread.join()
+        for thread in (self._thread, self._periodic_thread):
+            if thread is not None:
+                thread.join()
         self._guarded("shutdown", self._sign_off)
 
     # -- one round ----------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Run one round now: heartbeat, takeover, and the purge and periodic tasks
-        that are due."""
+        """Run one round now: heartbeat, takeover, and the purge when it is due."""
         self._guarded("heartbeat", self._heartbeat)
         self._guarded("takeover", self._take_over)
         if time.monotonic() >= self._next_purge:
             self._next_purge = time.monotonic() + PURGE_EVERY
             self._guarded("purge", self._purge)
+
+    def run_periodic(self) -> None:
+        """Run the periodic tasks that are due now (each at most once)."""
         for task in PERIODIC_TASKS:
             if time.monotonic() >= self._next_run[task.name]:
-                self._next_run[task.name] = time.monotonic() + task.every
                 self._guarded(task.name, functools.partial(self._run_periodic, task))
+                self._next_run[task.name] = time.monotonic() + self._every(task)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.tick()
             self._stop.wait(self.timing.interval)
+
+    def _periodic_loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_periodic()
+            self._stop.wait(PERIODIC_POLL)
+
+    def _every(self, task: PeriodicTask) -> float:
+        if task.every_key is None:
+            return task.every
+        try:
+            with self._transaction() as session:
+                configured = self.runtime.config_store(session).integer(task.every_key)
+        except Exception:  # the database may be restarting: keep the default this time
+            log.exception("could not read %s; using %s s", task.every_key, task.every)
+            return task.every
+        return float(configured) if configured else task.every
 
     def _heartbeat(self) -> None:
         with self._transaction() as session:

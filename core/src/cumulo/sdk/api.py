@@ -68,6 +68,9 @@ class Param:
     :param description: the ``listApis`` text (4.1's, from request-params-4.1.tsv).
     :param required: missing → 431 "... due to missing parameter <name>".
     :param length: the maximum length in characters (4.1's default 255).
+    :param post_length: the maximum length when the request came by POST, if larger
+        (4.1 takes 32 KB of ``userdata`` in a form body, 2 KB in a query string);
+        ``listApis`` shows ``length``.
     :param item_type: the element type of a ``LIST``.
     :param entity: for ``UUID`` (and ``LIST`` of UUIDs): the CloudStack entity name
         (``Account``, ``Domain``, ``User``, ``AsyncJob`` ...), used in errors and docs.
@@ -80,6 +83,7 @@ class Param:
     description: str = ""
     required: bool = False
     length: int = 255
+    post_length: int | None = None
     item_type: ParamType | None = None
     entity: str | None = None
     choices: tuple[str, ...] = ()
