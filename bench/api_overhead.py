@@ -85,6 +85,98 @@ def bare_app() -> falcon.App[falcon.Request, falcon.Response]:
     return app
 
 
+# ---- the floor: the irreducible work of the request, raw -------------------------------
+
+FLOOR_ENV = "CUMULO_BENCH_FLOOR"
+"""JSON: the database URL, the admin's API key and plain secret key."""
+
+# The reads cumulo's requests make, by hand: the caller by API key (its user, account
+# and domain state), then the command's own rows. Placeholders are filled in per driver.
+_FLOOR_CALLER = (
+    "SELECT u.id, u.state, a.state, a.type, d.path FROM user u"
+    " JOIN account a ON a.id = u.account_id JOIN domain d ON d.id = a.domain_id"
+    " WHERE u.api_key = {p} AND u.removed IS NULL"
+)
+_FLOOR_QUERIES = {
+    "listAccounts": (
+        "SELECT a.*, d.uuid, d.name, d.path FROM account a JOIN domain d ON d.id = a.domain_id"
+        " WHERE a.removed IS NULL AND a.id != 1 AND d.path LIKE {p} ORDER BY a.id LIMIT 500",
+        "SELECT * FROM user WHERE account_id IN ({ids}) AND removed IS NULL ORDER BY id",
+    ),
+    "queryAsyncJobResult": (
+        "SELECT j.*, a.uuid, u.uuid, d.path FROM async_job j"
+        " JOIN account a ON a.id = j.account_id JOIN user u ON u.id = j.user_id"
+        " JOIN domain d ON d.id = a.domain_id WHERE j.uuid = {p}",
+    ),
+}
+
+
+class _Floor:
+    def __init__(self, payloads: dict[str, tuple[str, bytes]], setup: dict[str, str]) -> None:
+        self.payloads = payloads
+        self.api_key = setup["apikey"]
+        self.secret = setup["secretkey"].encode()
+        url = make_url(setup["url"])
+        if url.get_backend_name() == "sqlite":
+            import sqlite3
+
+            self.connection: Any = sqlite3.connect(url.database or "", check_same_thread=False)
+            self.marker = "?"
+        else:
+            import pymysql
+
+            self.connection = pymysql.connect(
+                host=url.host or "127.0.0.1", port=url.port or 3306, user=url.username or "root",
+                password=url.password or "", database=url.database, autocommit=True,
+            )  # fmt: skip
+            self.marker = "%s"
+
+    def _rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql.replace("{p}", self.marker), args)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        import base64
+        import hashlib
+        import hmac
+
+        pairs = urllib.parse.parse_qsl(req.query_string, keep_blank_values=True)
+        given = dict(pairs)
+        signed = sorted((k.lower(), v) for k, v in pairs if k != "signature")
+        text = "&".join(f"{k}={urllib.parse.quote(v, safe='*')}" for k, v in signed).lower()
+        digest = hmac.new(self.secret, text.encode(), hashlib.sha1).digest()
+        caller = self._rows(_FLOOR_CALLER, given.get("apiKey", ""))
+        if not caller or not hmac.compare_digest(
+            base64.b64encode(digest).decode(), given.get("signature", "")
+        ):
+            raise falcon.HTTPUnauthorized()
+        command = given["command"]
+        first, *rest = _FLOOR_QUERIES[command]
+        if command == "listAccounts":
+            accounts = self._rows(first, caller[0][4] + "%")
+            ids = ",".join(str(int(row[0])) for row in accounts) or "0"
+            self._rows(rest[0].replace("{ids}", ids))
+        else:
+            self._rows(first, given["jobid"])
+        content_type, body = self.payloads[command]
+        resp.content_type = content_type
+        resp.data = body
+
+
+def floor_app() -> falcon.App[falcon.Request, falcon.Response]:
+    """The floor WSGI app (``gunicorn 'api_overhead:floor_app()'``): verifies the
+    signature and makes the request's reads raw, then answers the captured bytes."""
+    stored = json.loads(Path(os.environ[PAYLOADS_ENV]).read_text())
+    payloads = {name: (kind, body.encode("utf-8")) for name, (kind, body) in stored.items()}
+    app = falcon.App()
+    app.add_route("/client/api", _Floor(payloads, json.loads(os.environ[FLOOR_ENV])))
+    return app
+
+
 # ---- servers ---------------------------------------------------------------------------
 
 
@@ -267,9 +359,9 @@ def main() -> None:
         scratch = Path(temporary)
         with _deployment(scratch, args.url) as (conf, runtime, apikey, secretkey):
             environment = {**os.environ, "CUMULO_CONF_DIR": str(conf)}
-            ours = _start("cumulo", "cumulo_api.wsgi:application", environment)
-            bare = None
+            servers = [_start("cumulo", "cumulo_api.wsgi:application", environment)]
             try:
+                ours = servers[0]
                 jobid = _finished_job(runtime, ours.port, apikey, secretkey)
                 cases = {
                     "listAccounts": [("listall", "true")],
@@ -283,20 +375,22 @@ def main() -> None:
                     payloads[command] = (kind, body.decode("utf-8"))
                 (scratch / "payloads.json").write_text(json.dumps(payloads))
                 environment[PAYLOADS_ENV] = str(scratch / "payloads.json")
-                bare = _start("bare", "api_overhead:bare_app()", environment)
+                url = args.url or f"sqlite:///{scratch / 'cloud.db'}"
+                environment[FLOOR_ENV] = json.dumps(
+                    {"url": url, "apikey": apikey, "secretkey": secretkey}
+                )
+                servers.append(_start("bare", "api_overhead:bare_app()", environment))
+                servers.append(_start("floor", "api_overhead:floor_app()", environment))
                 database = _database_server_pid(args.url)
                 statements = _statements(runtime, cases, apikey, secretkey)
                 for command, params in cases.items():
-                    measured = _measure(
-                        command, params, ours, bare, database, args, apikey, secretkey
-                    )
+                    measured = _measure(command, params, servers, database, args, apikey, secretkey)
                     print(
                         json.dumps({**measured, "sql_statements": statements[command]}), flush=True
                     )
             finally:
-                _stop(ours)
-                if bare is not None:
-                    _stop(bare)
+                for server in servers:
+                    _stop(server)
 
 
 def _statements(
@@ -329,45 +423,51 @@ def _statements(
 def _measure(
     command: str,
     params: list[tuple[str, str]],
-    ours: Server,
-    bare: Server,
+    servers: list[Server],
     database: int | None,
     args: argparse.Namespace,
     apikey: str,
     secretkey: str,
 ) -> dict[str, Any]:
-    """Interleave ``command`` on both servers; the JSON line's fields (no statements)."""
-    requests = {"cumulo": args.requests, "bare": args.requests}
-    ratios: list[float] = []
-    per_request: dict[str, list[float]] = {"cumulo": [], "bare": [], "database": []}
-    for index in range(args.blocks + 1):  # block 0 warms both servers up
+    """Interleave ``command`` on cumulo, the bare app and the floor (in that list's
+    order, then reversed: ABCCBA...); the JSON line's fields (no statements)."""
+    requests = {server.name: args.requests for server in servers}
+    spent_by: dict[str, list[float]] = {server.name: [] for server in servers}
+    database_share: list[float] = []
+    for index in range(args.blocks + 1):  # block 0 warms the servers up
         # Signed afresh per block so that expires never runs out on a slow machine.
         query = _signed(command, params, apikey, secretkey)
-        order = (ours, bare) if index % 2 == 0 else (bare, ours)  # ABBA
+        order = servers if index % 2 == 0 else servers[::-1]
         measured = {s.name: _block(s, query, requests[s.name], database) for s in order}
         # Server CPU: the worker's plus, with MariaDB/MySQL, the database server's.
         spent = {name: worker + db for name, (worker, db) in measured.items()}
         if index == 0:
-            # /proc counts in clock ticks (10 ms): give the cheap bare app proportionally
-            # more requests so that both sides of a block span as many ticks.
-            scale = spent["cumulo"] / max(spent["bare"], 1e-9)
-            requests["bare"] = args.requests * min(max(round(scale), 1), MAX_BARE_SCALE)
+            # /proc counts in clock ticks (10 ms): give the cheaper apps proportionally
+            # more requests so that every side of a block spans as many ticks.
+            for name in requests:
+                scale = spent["cumulo"] / max(spent[name], 1e-9)
+                requests[name] = args.requests * min(max(round(scale), 1), MAX_BARE_SCALE)
             continue
-        per_request["cumulo"].append(spent["cumulo"])
-        per_request["bare"].append(spent["bare"])
-        per_request["database"].append(measured["cumulo"][1])
-        ratios.append(spent["cumulo"] / max(spent["bare"], 1e-9))
-    q1, q3 = _quartiles(ratios)
+        for name, value in spent.items():
+            spent_by[name].append(value)
+        database_share.append(measured["cumulo"][1])
+    ratios = _block_ratios(spent_by, "cumulo", "bare")
+    floor = _block_ratios(spent_by, "floor", "bare")
+    to_floor = _block_ratios(spent_by, "cumulo", "floor")
     median = statistics.median(ratios)
     return {
         "bench": "api_overhead",
         "case": command,
         "backend": make_url(args.url).get_backend_name() if args.url else "sqlite",
-        "cpu_us_per_request_ours": round(statistics.median(per_request["cumulo"]) * 1e6),
-        "cpu_us_per_request_bare": round(statistics.median(per_request["bare"]) * 1e6),
-        "of_which_database_server_us": round(statistics.median(per_request["database"]) * 1e6),
+        "cpu_us_per_request_ours": _us(spent_by["cumulo"]),
+        "cpu_us_per_request_bare": _us(spent_by["bare"]),
+        "cpu_us_per_request_floor": _us(spent_by["floor"]),
+        "of_which_database_server_us": _us(database_share),
         "ratio_median": round(median, 3),
-        "ratio_iqr": [round(q1, 3), round(q3, 3)],
+        "ratio_iqr": [round(q, 3) for q in _quartiles(ratios)],
+        "floor_ratio_median": round(statistics.median(floor), 3),
+        "floor_ratio_iqr": [round(q, 3) for q in _quartiles(floor)],
+        "ratio_to_floor_median": round(statistics.median(to_floor), 3),
         "target": TARGET,
         "meets_target": median <= TARGET,
         "blocks": args.blocks,
@@ -375,6 +475,14 @@ def _measure(
         "includes_database_server_cpu": database is not None,
         "machine": _machine(),
     }
+
+
+def _block_ratios(spent: dict[str, list[float]], ours: str, base: str) -> list[float]:
+    return [a / max(b, 1e-9) for a, b in zip(spent[ours], spent[base], strict=True)]
+
+
+def _us(values: list[float]) -> int:
+    return round(statistics.median(values) * 1e6)
 
 
 if __name__ == "__main__":
