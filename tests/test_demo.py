@@ -4,7 +4,10 @@
 starts exactly that on a fresh configuration directory, registers the admin's API keys
 over HTTP (login, registerUserKeys) and looks at the cloud with the unchanged ``cs``
 client: the demo zone, its four simulated hosts Up, its primary storage and capacity.
-A second start reuses the deployment and leaves the demo zone as it is.
+The cloud is ready to deploy a VM (REQ-INIT-02/03): the zone's built-in template shows
+``Download Complete``, and ``cs`` deploys from it with the seeded Small Instance
+offering, following the job to a Running VM. A second start reuses the deployment and
+leaves the demo zone as it is.
 """
 
 from __future__ import annotations
@@ -123,6 +126,39 @@ def test_cs_lists_the_demo_zone_hosts_pool_and_capacity(
     assert capacity[2]["capacitytotal"] == 2 * 1024 * GIB  # primary storage
     for row in capacity.values():
         assert row["zoneid"] == zone["id"] and row["zonename"] == "Demo"
+
+
+def test_cs_deploys_a_vm_from_the_builtin_template_right_away(first_run: FirstRun) -> None:
+    cs = first_run.cs
+    (zone,) = cs.listZones()["zone"]
+    # REQ-INIT-02: the built-in template is downloaded to the zone's secondary storage.
+    (template,) = cs.listTemplates(templatefilter="featured", zoneid=zone["id"])["template"]
+    assert template["name"] == "CentOS 5.3(64-bit) no GUI (Simulator)"
+    assert (template["status"], template["isready"]) == ("Download Complete", True)
+    assert template["hypervisor"] == "Simulator" and template["templatetype"] == "BUILTIN"
+    (offering,) = cs.listServiceOfferings(name="Small Instance")["serviceoffering"]
+
+    # cs follows the job (queryAsyncJobResult until it ends, raising if it failed) and
+    # answers its result, as its users run it.
+    following = CloudStack(
+        endpoint=first_run.server.api_url,
+        key=cs.key,
+        secret=cs.secret,
+        fetch_result=True,
+        poll_interval=0.2,
+        job_timeout=120,
+    )
+    result = following.deployVirtualMachine(
+        zoneid=zone["id"], templateid=template["id"], serviceofferingid=offering["id"],
+        name="first-vm",
+    )  # fmt: skip
+    vm = result["virtualmachine"]
+    assert (vm["name"], vm["state"], vm["templateid"]) == ("first-vm", "Running", template["id"])
+    assert vm["hostname"].startswith("demo-host") and vm["nic"][0]["ipaddress"].startswith(
+        "192.168.100."
+    )
+    (listed,) = cs.listVirtualMachines(id=vm["id"])["virtualmachine"]
+    assert listed["state"] == "Running"
 
 
 def test_a_later_run_reuses_the_deployment_and_keeps_the_demo_zone(

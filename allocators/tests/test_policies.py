@@ -191,7 +191,9 @@ def test_user_concentrated_pod_keeps_vms_together(
 
 def _used(session: Session, pool: int) -> int:
     return int(
-        session.execute(select(StoragePool.used_bytes).where(StoragePool.id == pool)).scalar_one()
+        session.execute(
+            select(StoragePool.allocated_bytes).where(StoragePool.id == pool)
+        ).scalar_one()
     )
 
 

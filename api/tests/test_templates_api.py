@@ -15,10 +15,13 @@ from api_test_commands import StatementCounter, make_caller
 from sqlalchemy import select
 
 from cumulo.accounts.models import Account
+from cumulo.events.models import Event
+from cumulo.infra.hosts.models import Host
 from cumulo.limits.models import ResourceCount
 from cumulo.runtime import Runtime
 from cumulo.templates import transfer
 from cumulo.templates.extract_http import ROUTE, ExtractResource
+from cumulo.templates.models import TemplateZoneRef, VMTemplate
 from cumulo.templates.testing import TemplateServer, md5_of, ready_template, zone_with_store
 from cumulo_api.app import create_app
 from cumulo_api.registry import CommandRegistry
@@ -350,3 +353,148 @@ def test_register_refuses_bad_input(
         format="QCOW2", isfeatured=True,
     )  # fmt: skip
     assert status == 531
+
+
+# ---- createTemplate from a volume or a snapshot ------------------------------------------------
+
+
+@pytest.fixture
+def demo(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
+    """The demo zone (its built-in template Download Complete) and the Small Instance."""
+    from cumulo.demo import ensure_demo_zone
+
+    zone = ensure_demo_zone(runtime, tmp_path / "data").zone_uuid
+    return {"zoneid": zone}
+
+
+def _deploy(
+    api: falcon.testing.TestClient, runtime: Runtime, keys: Keys, demo: dict[str, str], **p: Any
+) -> Any:
+    if "templateid" not in p:
+        (builtin,) = _call(api, keys, "listTemplates", templatefilter="featured")["template"]
+        p["templateid"] = builtin["id"]
+    (offering,) = _call(api, keys, "listServiceOfferings", name="Small Instance")["serviceoffering"]
+    job = _job(
+        api, runtime, keys, "deployVirtualMachine", serviceofferingid=offering["id"],
+        **demo, **p,
+    )  # fmt: skip
+    assert job["jobstatus"] == 1, job
+    return job["jobresult"]["virtualmachine"]
+
+
+def _root(api: falcon.testing.TestClient, keys: Keys, vm: Any) -> Any:
+    (root,) = _call(api, keys, "listVolumes", virtualmachineid=vm["id"], type="ROOT")["volume"]
+    return root
+
+
+def _template_count(runtime: Runtime, name: str) -> int:
+    with runtime.sessions() as session:
+        account = session.scalars(select(Account.id).where(Account.account_name == name)).one()
+        count = session.scalars(
+            select(ResourceCount.count).where(
+                ResourceCount.account_id == account, ResourceCount.type == "template"
+            )
+        ).first()
+        return int(count or 0)
+
+
+def test_create_template_from_the_root_volume_of_a_stopped_vm(
+    api: falcon.testing.TestClient, runtime: Runtime, demo: dict[str, str]
+) -> None:
+    alice = make_caller(runtime, "alice", 0)
+    vm = _deploy(api, runtime, alice, demo)
+    root = _root(api, alice, vm)
+    params = {"name": "golden", "displaytext": "golden", "ostypeid": _os(api, alice)}
+    status, text = _error(api, alice, "createTemplate", volumeid=root["id"], **params)
+    assert status == 431 and "stop it" in text
+    assert _job(api, runtime, alice, "stopVirtualMachine", id=vm["id"])["jobstatus"] == 1
+
+    started = _call(api, alice, "createTemplate", volumeid=root["id"], **params)
+    assert {"id", "jobid"} <= set(started)  # 4.1's async create: the id comes at once
+    _jobs(runtime)
+    job = _call(api, alice, "queryAsyncJobResult", jobid=started["jobid"])
+    assert job["jobstatus"] == 1, job
+    made = job["jobresult"]["template"]
+    assert (made["id"], made["name"], made["zoneid"]) == (started["id"], "golden", demo["zoneid"])
+    assert made["status"] == "Download Complete" and made["isready"] is True
+    assert made["size"] == root["size"] and made["hypervisor"] == "Simulator"
+    assert made["ispublic"] is False and made["templatetype"] == "USER"
+    assert _template_count(runtime, "alice") == 1
+    with runtime.sessions() as session:
+        events = session.scalars(
+            select(Event.description).where(
+                Event.type == "TEMPLATE.CREATE", Event.description.like("%golden%")
+            )
+        ).all()
+        assert len(events) == 1 and "Successfully created" in events[0]
+        ref = session.scalars(
+            select(TemplateZoneRef).join(VMTemplate).where(VMTemplate.uuid == made["id"])
+        ).one()
+        store = session.scalars(select(Host.url).where(Host.id == ref.store_id)).one()
+    image = Path(urlsplit(store).path) / (ref.install_path or "")
+    assert image.is_file()  # the bits are on the zone's secondary storage
+
+    again = _deploy(api, runtime, alice, demo, templateid=made["id"], name="from-golden")
+    assert again["state"] == "Running" and again["templateid"] == made["id"]
+    # Private: another account neither sees it nor deploys from it.
+    bob = make_caller(runtime, "bob", 0)
+    assert _ids(_call(api, bob, "listTemplates", templatefilter="executable")) == [
+        t["id"] for t in _call(api, bob, "listTemplates", templatefilter="featured")["template"]
+    ]
+
+
+def test_create_template_from_a_snapshot(
+    api: falcon.testing.TestClient, runtime: Runtime, admin_keys: Keys, demo: dict[str, str]
+) -> None:
+    vm = _deploy(api, runtime, admin_keys, demo)
+    root = _root(api, admin_keys, vm)
+    snap = _job(api, runtime, admin_keys, "createSnapshot", volumeid=root["id"])
+    assert snap["jobstatus"] == 1, snap
+    snapshot = snap["jobresult"]["snapshot"]
+    job = _job(
+        api, runtime, admin_keys, "createTemplate", snapshotid=snapshot["id"], name="snapped",
+        displaytext="from a snapshot", ostypeid=_os(api, admin_keys), ispublic="true",
+    )  # fmt: skip
+    assert job["jobstatus"] == 1, job
+    made = job["jobresult"]["template"]
+    assert made["status"] == "Download Complete" and made["size"] == root["size"]
+    assert made["ispublic"] is True
+    with runtime.sessions() as session:
+        row = session.scalars(select(VMTemplate).where(VMTemplate.uuid == made["id"])).one()
+        assert row.source_snapshot_id is not None and row.source_volume_id is not None
+
+
+def test_create_template_refuses_bad_sources_and_other_accounts(
+    api: falcon.testing.TestClient, runtime: Runtime, demo: dict[str, str]
+) -> None:
+    alice, bob = make_caller(runtime, "alice", 0), make_caller(runtime, "bob", 0)
+    vm = _deploy(api, runtime, alice, demo)
+    root = _root(api, alice, vm)
+    assert _job(api, runtime, alice, "stopVirtualMachine", id=vm["id"])["jobstatus"] == 1
+    base = {"name": "x", "displaytext": "x", "ostypeid": _os(api, bob)}
+    assert _error(api, bob, "createTemplate", volumeid=root["id"], **base)[0] == 531
+    status, text = _error(api, alice, "createTemplate", **base)
+    assert status == 431 and "volumeid" in text
+    status, text = _error(api, alice, "createTemplate", volumeid=root["id"], url="cifs://x", **base)
+    assert status == 431 and "url" in text
+    assert _template_count(runtime, "alice") == 0
+
+
+def test_a_failed_copy_removes_the_template_and_gives_the_count_back(
+    api: falcon.testing.TestClient, runtime: Runtime, admin_keys: Keys, demo: dict[str, str]
+) -> None:
+    from cumulo_simulator.rules import Behaviour, Scope
+    from cumulo_simulator.state import SimulatorState
+
+    vm = _deploy(api, runtime, admin_keys, demo)
+    assert _job(api, runtime, admin_keys, "stopVirtualMachine", id=vm["id"])["jobstatus"] == 1
+    root = _root(api, admin_keys, vm)
+    SimulatorState().add_rule("copy_to_store", Scope(), Behaviour("fail", message="disk on fire"))
+    job = _job(
+        api, runtime, admin_keys, "createTemplate", volumeid=root["id"], name="doomed",
+        displaytext="d", ostypeid=_os(api, admin_keys),
+    )  # fmt: skip
+    assert job["jobstatus"] == 2 and "disk on fire" in job["jobresult"]["errortext"]
+    assert _template_count(runtime, "admin") == 0
+    listed = _call(api, admin_keys, "listTemplates", templatefilter="self", name="doomed")
+    assert listed.get("template", []) == []

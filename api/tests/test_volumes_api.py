@@ -414,7 +414,7 @@ def test_attach_to_running_vm_creates_and_plugs_the_volume(
     volume = create_volume(api, runtime, user_keys, cloud)
     vm = make_vm(runtime, cloud, "alice")
     with runtime.sessions() as session:
-        used_before = session.get(StoragePool, cloud.pool_id).used_bytes  # type: ignore[union-attr]
+        used_before = session.get(StoragePool, cloud.pool_id).allocated_bytes  # type: ignore[union-attr]
     attached = job_ok(api, runtime, user_keys, "attachVolume", id=volume["id"],
                       virtualmachineid=vm)["volume"]  # fmt: skip
     assert attached["state"] == "Ready" and attached["virtualmachineid"] == vm
@@ -423,7 +423,7 @@ def test_attach_to_running_vm_creates_and_plugs_the_volume(
     assert [(row[1], row[2]) for row in attachments(tmp_path)] == [(volume["id"], 1)]
     with runtime.sessions() as session:
         pool = session.get(StoragePool, cloud.pool_id)
-        assert pool is not None and pool.used_bytes == used_before + 5 * GB
+        assert pool is not None and pool.allocated_bytes == used_before + 5 * GB
         row = session.scalars(select(Volume).where(Volume.uuid == volume["id"])).one()
         assert row.pool_id == cloud.pool_id and row.path == volume["id"]
     listed = call(api, user_keys, "listVolumes", virtualmachineid=vm)
@@ -449,7 +449,7 @@ def test_attach_to_running_vm_creates_and_plugs_the_volume(
     assert call(api, user_keys, "deleteVolume", id=volume["id"])["success"] == "true"
     with runtime.sessions() as session:
         pool = session.get(StoragePool, cloud.pool_id)
-        assert pool is not None and pool.used_bytes == used_before + 2 * 5 * GB
+        assert pool is not None and pool.allocated_bytes == used_before + 2 * 5 * GB
     types = [e.type for e in _events(runtime)]
     assert {"VOLUME.ATTACH", "VOLUME.DETACH", "VOLUME.DELETE"} <= set(types)
 
@@ -499,11 +499,11 @@ def test_resize_grows_unless_shrinkok(
     vm = make_vm(runtime, cloud, "alice")
     job_ok(api, runtime, user_keys, "attachVolume", id=volume["id"], virtualmachineid=vm)
     with runtime.sessions() as session:
-        before = session.get(StoragePool, cloud.pool_id).used_bytes  # type: ignore[union-attr]
+        before = session.get(StoragePool, cloud.pool_id).allocated_bytes  # type: ignore[union-attr]
     resized = job_ok(api, runtime, user_keys, "resizeVolume", id=volume["id"], size=8)["volume"]
     assert resized["size"] == 8 * GB and resized["state"] == "Ready"
     with runtime.sessions() as session:
-        assert session.get(StoragePool, cloud.pool_id).used_bytes == before + 6 * GB  # type: ignore[union-attr]
+        assert session.get(StoragePool, cloud.pool_id).allocated_bytes == before + 6 * GB  # type: ignore[union-attr]
     assert any(e.type == "VOLUME.RESIZE" for e in _events(runtime))
 
 
@@ -532,7 +532,7 @@ def test_migrate_volume_is_for_root_admins(
                    storageid=target)["volume"]  # fmt: skip
     assert moved["storage"] == "second" and moved["state"] == "Ready"
     with runtime.sessions() as session:
-        pools = {p.name: p.used_bytes for p in session.scalars(select(StoragePool))}
+        pools = {p.name: p.allocated_bytes for p in session.scalars(select(StoragePool))}
     assert pools["second"] == 5 * GB
 
 

@@ -407,3 +407,37 @@ def test_the_background_tasks_expunge_destroyed_vms(
     finally:
         tasks.stop()
     assert removed is not None
+
+
+def test_pool_claims_are_allocated_bytes_apart_from_what_the_driver_reports(
+    runtime: Runtime, cloud: Cloud, alice: Keys, deployed: dict[str, Any], no_expunge_delay: None
+) -> None:
+    """A deploy's root volume is claimed in ``allocated_bytes`` (listCapacity type 3);
+    ``used_bytes`` stays what the storage driver reported (type 2), so a refresh from
+    the driver cannot erase the claims; expunging gives the claim back."""
+    from cumulo.compute.expunge import expunge_due
+    from cumulo.infra.storage.capacity import pool_capacity_totals
+    from cumulo.infra.storage.models import StoragePool
+
+    with runtime.sessions() as session:
+        row = session.scalars(
+            select(VirtualMachine).where(VirtualMachine.uuid == deployed["id"])
+        ).one()
+        (volume,) = session.scalars(select(Volume).where(Volume.instance_id == row.id)).all()
+        pool = session.get(StoragePool, volume.pool_id)
+        assert pool is not None and pool.allocated_bytes == volume.size > 0
+        reported = pool.used_bytes
+        (totals,) = pool_capacity_totals(session)
+        assert (totals.allocated_bytes, totals.used_bytes) == (volume.size, reported)
+    with runtime.sessions.begin() as session:  # what a refresh from the driver writes
+        pool = session.get(StoragePool, volume.pool_id)
+        assert pool is not None
+        pool.used_bytes = 12345
+    with runtime.sessions() as session:
+        pool = session.get(StoragePool, volume.pool_id)
+        assert pool is not None and pool.allocated_bytes == volume.size
+    cloud.ok(alice, "destroyVirtualMachine", id=deployed["id"])
+    assert expunge_due(runtime) == 1
+    with runtime.sessions() as session:
+        pool = session.get(StoragePool, volume.pool_id)
+        assert pool is not None and (pool.allocated_bytes, pool.used_bytes) == (0, 12345)

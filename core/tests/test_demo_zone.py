@@ -138,7 +138,7 @@ def test_the_demo_zone_is_the_basic_wizard_with_simulated_hosts(
     assert (tmp_path / "data" / "secondary").is_dir()
     # The services' own events, as if an operator had made the zone through the API.
     assert {"ZONE.CREATE", "POD.CREATE", "STORAGE.POOL.CREATE", "SECONDARY.STORAGE.ADD"} <= events
-    assert len(outcome.created) == 18
+    assert len(outcome.created) == 19
 
 
 def test_running_it_again_changes_nothing(runtime: Runtime, tmp_path: Path) -> None:

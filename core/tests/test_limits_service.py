@@ -165,11 +165,36 @@ def test_a_reserve_costs_a_handful_of_statements_once_rows_exist(cloud: Cloud) -
     service.reserve(cloud.session, alice.id, VM)  # creates the count rows
     with count_statements(cloud.session) as statements:
         service.reserve(cloud.session, alice.id, VM)
-    # account+limits+defaults, domain chain, account UPDATE, Sales UPDATE, plain UPDATE.
-    assert len(statements) == 5, statements
+    # account+limits+defaults, domain chain, one UPDATE of every count row, the check.
+    assert len(statements) == 4, statements
     with count_statements(cloud.session) as statements:
         service.release(cloud.session, alice.id, VM)
     assert len(statements) == 2, statements
+    # A VM and its volumes: the same four statements for two types (rows existing).
+    service.reserve(cloud.session, alice.id, ResourceType.VOLUME)
+    service.release(cloud.session, alice.id, ResourceType.VOLUME)
+    with count_statements(cloud.session) as statements:
+        service.reserve_many(cloud.session, alice.id, {VM: 1, ResourceType.VOLUME: 2})
+    assert len(statements) == 4, statements
+    assert _count(cloud.session, ResourceType.VOLUME, account=alice.id) == 2
+    assert _count(cloud.session, ResourceType.VOLUME, domain=sales.id) == 2
+
+
+def test_reserve_many_is_all_or_nothing(cloud: Cloud) -> None:
+    """A VM fits but its volumes do not: neither is counted, and the error names the
+    volume limit; a reserve of both that fits counts both at every level."""
+    sales = cloud.domain("Sales")
+    alice, _ = cloud.account("alice", domain=sales)
+    _limit(cloud.session, ResourceType.VOLUME, 2, account=alice.id)
+    with pytest.raises(AccountLimitExceeded) as failed:
+        service.reserve_many(cloud.session, alice.id, {VM: 1, ResourceType.VOLUME: 3})
+    assert "'volume'" in str(failed.value) and "account name=alice" in str(failed.value)
+    for kind in (VM, ResourceType.VOLUME):
+        assert _count(cloud.session, kind, account=alice.id) == 0
+        assert _count(cloud.session, kind, domain=sales.id) == 0
+    service.reserve_many(cloud.session, alice.id, {VM: 1, ResourceType.VOLUME: 2, "snapshot": 0})
+    assert _count(cloud.session, VM, account=alice.id) == 1
+    assert _count(cloud.session, ResourceType.VOLUME, domain=sales.id) == 2
 
 
 def test_count_rows_are_created_once(cloud: Cloud) -> None:

@@ -202,3 +202,26 @@ def test_unknown_planner_is_named(world: PlacementWorld) -> None:
     world.add_host("h1")
     with pytest.raises(InternalError, match="'Nope'"):
         world.place(planner="Nope")
+
+
+def test_the_random_weigher_starts_the_scan_anywhere_and_wraps_around(
+    world: PlacementWorld,
+) -> None:
+    """With ``Random`` in ``host.allocators.order`` (4.1's default allocation algorithm)
+    the candidate scan starts at a random host, so concurrent placements read different
+    candidates; it wraps around, so a host below the start is still found."""
+    from cumulo.placement import candidates
+
+    for number in range(candidates.FIRST_PAGE_SIZE * 3):
+        world.add_host(f"h{number:03d}", free_cpu=0 if number != 1 else None)
+    world.configure("host.allocators.order", "AvoidList,HostState,HostCapacity,HaPreferred,Random")
+    for _ in range(8):  # whatever the random start, the one host with room is chosen
+        assert world.host_name(world.place().host_id) == "h001"
+    for number in range(3):
+        world.add_host(f"roomy{number}")
+    chosen = set()
+    for _ in range(40):
+        explained = world.explain().chosen
+        assert explained is not None
+        chosen.add(world.host_name(explained.host_id))
+    assert len(chosen) > 1  # not always the first host by id

@@ -12,6 +12,10 @@ What it builds is what an operator gets by walking the seed's basic-zone wizard
   sizes (their hardware is in the simulator URL, plugins/simulator/README.md);
 - primary storage ``Demo Primary`` (a 2 TiB simulated NFS pool) and secondary storage
   in a local directory (``file:///<data dir>/secondary``);
+- the built-in templates of the zone's hypervisor on that store (REQ-INIT-02): the
+  simulator's ``CentOS 5.3(64-bit) no GUI (Simulator)``, whose image the simulator's
+  storage driver produces itself (:mod:`cumulo.templates.builtin`), downloaded here
+  and now so the zone is ready to deploy a VM as soon as the server runs;
 - and finally the zone enabled.
 
 Why the core services and not the API: the topology commands that create physical
@@ -65,6 +69,7 @@ from cumulo.runtime import Runtime
 from cumulo.sdk.api import Call, Command
 from cumulo.sdk.errors import CloudError, InternalError
 from cumulo.setup.seed import SYSTEM_USER_ID
+from cumulo.templates.models import VMTemplate
 
 ZONE = "Demo"
 POD = "Demo Pod"
@@ -333,6 +338,20 @@ class _Builder:
             )
             self.done(f"added secondary storage {store.url}")
 
+    def templates(self) -> None:
+        # The template sync adds the zone's built-in templates (cumulo.templates.sync);
+        # their downloads run here rather than as jobs, so the first start is ready.
+        from cumulo.templates.download import download_to_zone
+        from cumulo.templates.sync import sync_zone
+
+        for _, uuid in sync_zone(self.runtime, self.zone_id, queue_jobs=False):
+            outcome = download_to_zone(self.runtime, uuid, self.zone_id)
+            if outcome.error is not None:
+                raise DemoError(f"cannot download the built-in template {uuid}: {outcome.error}")
+            with self.runtime.sessions() as session:
+                name = session.scalar(select(VMTemplate.name).where(VMTemplate.uuid == uuid))
+            self.done(f"downloaded template {name} to secondary storage (Download Complete)")
+
     def enable(self) -> None:
         with self.step("updateZone") as call:
             zone = self._zone(call.session)
@@ -379,6 +398,7 @@ def ensure_demo_zone(runtime: Runtime, data_dir: Path, *, msid: int | None = Non
             builder.host(url)
         builder.primary()
         builder.secondary()
+        builder.templates()
         builder.enable()
     except CloudError as exc:
         raise DemoError(f"cannot create the demo zone: {exc}") from exc

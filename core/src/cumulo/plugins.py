@@ -62,6 +62,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "cumulo.volumes.commands",
     "cumulo.placement.commands",
     "cumulo.alerts.commands",
+    "cumulo.ha.commands",
 )
 
 ENV_DISABLE_AUTOLOAD = "CUMULO_DISABLE_PLUGIN_AUTOLOAD"

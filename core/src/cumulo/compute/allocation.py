@@ -7,8 +7,8 @@ and allocates the VM (``Stopped``, volumes ``Allocated``) so the answer carries 
 request's, committed with the job row:
 
 - the zone, offerings, template/ISO, key pair, owner and parameters are checked;
-- the account's ``user_vm`` and ``volume`` counts are reserved
-  (:func:`cumulo.limits.service.reserve`, race-free against the limits);
+- the account's ``user_vm`` and ``volume`` counts are reserved together
+  (:func:`cumulo.limits.service.reserve_many`, race-free against the limits);
 - the ``vm_instance`` row, its volume rows and its group membership are written;
 - ``VM.CREATE`` is recorded.
 
@@ -38,7 +38,7 @@ from cumulo.infra import ipv4
 from cumulo.infra.hosts.lookup import find_host
 from cumulo.infra.lookup import find_zone
 from cumulo.infra.models import AllocationState, NetworkType, Zone
-from cumulo.limits.service import reserve
+from cumulo.limits.service import reserve_many
 from cumulo.limits.types import ResourceType
 from cumulo.offerings.lookup import disk_offering_for, service_offering_for
 from cumulo.offerings.models import DiskOffering, ServiceOffering
@@ -239,8 +239,8 @@ def allocate(call: Call, *, http_method: str = "GET") -> DeployChoice:
 
         public_key = public_key_for(session, owner.id, call.params["keypair"])
     display_name = call.get("displayname")
-    reserve(session, owner.id, ResourceType.USER_VM, 1)
-    reserve(session, owner.id, ResourceType.VOLUME, len(disks))
+    # Both counts in one pass (four statements, not eight), all or nothing.
+    reserve_many(session, owner.id, {ResourceType.USER_VM: 1, ResourceType.VOLUME: len(disks)})
     config = runtime.config_store(session)
     vm = VirtualMachine(
         uuid=new_uuid(),

@@ -21,16 +21,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy import Table, and_, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
+from cumulo.compute.hypervisors import HostTarget
 from cumulo.compute.models import VirtualMachine
 from cumulo.db.base import utcnow
+from cumulo.infra.hosts.connection import reveal
+from cumulo.infra.hosts.models import Host, HostDetail
 from cumulo.infra.storage.drivers import primary_driver
 from cumulo.infra.storage.models import StoragePool
 from cumulo.infra.storage.pools import pool_url
 from cumulo.sdk.errors import ResourceUnavailable
-from cumulo.sdk.hypervisor import VolumeSpec
+from cumulo.sdk.hypervisor import HostConnection, HostRef, VolumeSpec
 from cumulo.sdk.storage import PoolRef, StorageError, StoredObject
 from cumulo.volumes.models import Volume, VolumeState, VolumeType
 
@@ -151,6 +154,64 @@ def disk_targets(session: Session, vm_id: int) -> list[DiskTarget]:
         )
         for volume, pool in rows
     ]
+
+
+def start_targets(
+    session: Session, host_id: int, vm_id: int, database_key: str, algorithm: str
+) -> tuple[HostTarget, list[DiskTarget]]:
+    """What a start's driver calls need, in ONE statement: the host as
+    :func:`cumulo.compute.hypervisors.host_target` reads it (with its details) and the
+    VM's live volumes with their pools as :func:`disk_targets` (a row per detail and
+    volume, a handful).
+
+    :raises ResourceUnavailable: the host is gone (534).
+    """
+    volume = and_(Volume.instance_id == vm_id, Volume.removed.is_(None))
+    rows = session.execute(
+        select(Host, HostDetail.name, HostDetail.value, Volume, StoragePool)
+        .select_from(Host)
+        .outerjoin(HostDetail, HostDetail.host_id == Host.id)
+        .outerjoin(Volume, volume)
+        .outerjoin(StoragePool, StoragePool.id == Volume.pool_id)
+        .where(Host.id == host_id)
+    ).all()
+    if not rows:
+        raise ResourceUnavailable(f"host id={host_id} no longer exists")
+    host: Host = rows[0][0]
+    details = {name: value for _, name, value, _, _ in rows if name is not None}
+    connection = HostConnection(
+        url=host.url or "",
+        username=details.get("username", ""),
+        password=reveal(details.get("password"), database_key, algorithm),
+        zone_id=host.data_center_id,
+        pod_id=host.pod_id,
+        cluster_id=host.cluster_id,
+    )
+    target = HostTarget(
+        host.id,
+        host.name,
+        host.hypervisor_type or "",
+        HostRef(guid=host.guid or "", connection=connection, host_id=host.id),
+    )
+    volumes: dict[int, tuple[Volume, StoragePool]] = {}
+    for _, _, _, found, pool in rows:
+        if found is not None and pool is not None:
+            volumes[found.id] = (found, pool)
+    disks = [
+        DiskTarget(
+            found.id,
+            found.uuid,
+            found.volume_type,
+            found.device_id or 0,
+            found.size,
+            found.path,
+            pool.id,
+            PoolRef(pool.uuid, pool_url(pool)),
+            found.template_id,
+        )
+        for found, pool in sorted(volumes.values(), key=lambda pair: pair[0].device_id or 0)
+    ]
+    return target, disks
 
 
 def create_on_storage(

@@ -6,8 +6,8 @@ through :func:`cumulo.db.listing.fetch_rows`, which adds the total count as a wi
 column; the NICs of the VMs on the page follow in a second statement. However many VMs
 a page holds, a page costs two statements.
 
-The same query with an id filter answers every VM command (start, stop ...), so a
-single VM and a listed VM are always the same response.
+The same query, by id and with the NICs outer-joined (one statement), answers every VM
+command (start, stop ...), so a single VM and a listed VM are always the same response.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cumulo.accounts.models import Account, Domain
 from cumulo.compute.models import InstanceGroup, InstanceGroupVmMap, Nic, VirtualMachine, VmState
-from cumulo.db.listing import DEFAULT_PAGE_SIZE, fetch_rows
+from cumulo.db.listing import DEFAULT_PAGE_SIZE, page_window
 from cumulo.infra.hosts.models import Host
 from cumulo.infra.models import Zone
 from cumulo.offerings.models import ServiceOffering
@@ -62,49 +62,55 @@ _TEMPLATE = aliased(VMTemplate, name="tmpl")
 _ISO = aliased(VMTemplate, name="iso")
 
 
-def _base() -> Select[Any]:
+def _base(page_ids: Any = None) -> Select[Any]:
+    """The response's columns; from ``vm_instance`` (filtered by the caller), or, with
+    ``page_ids`` (a subquery's id column), for those VMs only."""
     vm = VirtualMachine
-    stmt: Select[Any] = (
-        select(  # type: ignore[assignment]
-            vm.id,
-            vm.uuid,
-            vm.name,
-            vm.display_name,
-            vm.instance_name,
-            vm.state,
-            vm.created,
-            vm.ha_enabled,
-            vm.hypervisor_type,
-            vm.keypair_name,
-            vm.password,
-            vm.account_id,
-            vm.update_count,
-            Account.account_name.label("account_name"),
-            Account.type.label("account_type"),
-            Domain.uuid.label("domain_uuid"),
-            Domain.name.label("domain_name"),
-            Zone.uuid.label("zone_uuid"),
-            Zone.name.label("zone_name"),
-            Zone.networktype.label("zone_networktype"),
-            Host.uuid.label("host_uuid"),
-            Host.name.label("host_name"),
-            ServiceOffering.uuid.label("offering_uuid"),
-            ServiceOffering.name.label("offering_name"),
-            ServiceOffering.cpu.label("cpu"),
-            ServiceOffering.speed.label("speed"),
-            ServiceOffering.ram_size.label("ram_size"),
-            _TEMPLATE.uuid.label("template_uuid"),
-            _TEMPLATE.name.label("template_name"),
-            _TEMPLATE.display_text.label("template_display_text"),
-            _TEMPLATE.password_enabled.label("password_enabled"),
-            _ISO.uuid.label("iso_uuid"),
-            _ISO.name.label("iso_name"),
-            _ISO.display_text.label("iso_display_text"),
-            GuestOs.uuid.label("guest_os_uuid"),
-            InstanceGroup.uuid.label("group_uuid"),
-            InstanceGroup.name.label("group_name"),
-        )
-        .join(Account, Account.id == vm.account_id)
+    stmt: Select[Any] = select(  # type: ignore[assignment]
+        vm.id,
+        vm.uuid,
+        vm.name,
+        vm.display_name,
+        vm.instance_name,
+        vm.state,
+        vm.created,
+        vm.ha_enabled,
+        vm.hypervisor_type,
+        vm.keypair_name,
+        vm.password,
+        vm.account_id,
+        vm.update_count,
+        Account.account_name.label("account_name"),
+        Account.type.label("account_type"),
+        Domain.uuid.label("domain_uuid"),
+        Domain.name.label("domain_name"),
+        Zone.uuid.label("zone_uuid"),
+        Zone.name.label("zone_name"),
+        Zone.networktype.label("zone_networktype"),
+        Host.uuid.label("host_uuid"),
+        Host.name.label("host_name"),
+        ServiceOffering.uuid.label("offering_uuid"),
+        ServiceOffering.name.label("offering_name"),
+        ServiceOffering.cpu.label("cpu"),
+        ServiceOffering.speed.label("speed"),
+        ServiceOffering.ram_size.label("ram_size"),
+        _TEMPLATE.uuid.label("template_uuid"),
+        _TEMPLATE.name.label("template_name"),
+        _TEMPLATE.display_text.label("template_display_text"),
+        _TEMPLATE.password_enabled.label("password_enabled"),
+        _ISO.uuid.label("iso_uuid"),
+        _ISO.name.label("iso_name"),
+        _ISO.display_text.label("iso_display_text"),
+        GuestOs.uuid.label("guest_os_uuid"),
+        InstanceGroup.uuid.label("group_uuid"),
+        InstanceGroup.name.label("group_name"),
+    )
+    if page_ids is None:
+        stmt = stmt.select_from(vm).where(vm.removed.is_(None))
+    else:
+        stmt = stmt.select_from(page_ids.table).join(vm, vm.id == page_ids)
+    return (
+        stmt.join(Account, Account.id == vm.account_id)
         .join(Domain, Domain.id == vm.domain_id)
         .join(Zone, Zone.id == vm.data_center_id)
         .join(ServiceOffering, ServiceOffering.id == vm.service_offering_id)
@@ -114,9 +120,7 @@ def _base() -> Select[Any]:
         .outerjoin(GuestOs, GuestOs.id == vm.guest_os_id)
         .outerjoin(InstanceGroupVmMap, InstanceGroupVmMap.instance_id == vm.id)
         .outerjoin(InstanceGroup, InstanceGroup.id == InstanceGroupVmMap.group_id)
-        .where(vm.removed.is_(None))
     )
-    return stmt
 
 
 def _conditions(where: VmFilter) -> list[ColumnElement[bool]]:
@@ -228,15 +232,84 @@ def list_vms(
     pagesize: int | None = None,
     max_page_size: int = DEFAULT_PAGE_SIZE,
 ) -> tuple[list[Row[Any]], dict[int, list[NicRow]], int]:
-    """A page of VMs ordered by id, their NICs, and the total (two statements)."""
-    stmt = _base().where(and_(*_conditions(where))).order_by(VirtualMachine.id)
-    rows, total = fetch_rows(
-        session, stmt, page=page, pagesize=pagesize, max_page_size=max_page_size
+    """A page of VMs ordered by id, their NICs, and the total (two statements; three
+    for a page past the end).
+
+    Shaped so that a page costs O(page) joins, not O(matching VMs): the inner query
+    pages the matching ids on ``vm_instance`` and ``account`` (the scope) alone, with
+    the total as a scalar subquery over the same tables; only the page's ids are then
+    joined to the names the response shows. (Counting over the whole joined statement
+    makes the database build every matching VM's joined row to return 500 — the
+    failure CloudStack's own list had, apache/cloudstack#8012.)
+    """
+    offset, limit = page_window(page, pagesize, max_page_size)
+    vm = VirtualMachine
+    matching = (
+        select(vm.id)
+        .join(Account, Account.id == vm.account_id)
+        .where(vm.removed.is_(None), *_conditions(where))
     )
+    if where.group_id is not None:
+        matching = matching.join(InstanceGroupVmMap, InstanceGroupVmMap.instance_id == vm.id)
+    # The total as an uncorrelated scalar subquery, computed once: unlike COUNT(*)
+    # OVER (), it does not make the database materialise every matching id before
+    # the LIMIT applies.
+    total_of = select(func.count()).select_from(matching.subquery("counted")).scalar_subquery()
+    paged = matching.add_columns(total_of.label("total")).order_by(vm.id).offset(offset)
+    if limit is not None:
+        paged = paged.limit(limit)
+    page_ids = paged.subquery("page_ids")
+    stmt = _base(page_ids.c.id).add_columns(page_ids.c.total).order_by(page_ids.c.id)
+    rows = list(session.connection().execute(stmt).all())
+    if rows:
+        total = int(rows[0].total)
+    elif offset == 0:
+        total = 0
+    else:  # past the end: no row carries the total, so count on its own
+        total = int(session.execute(select(total_of)).scalar_one())
     return rows, nics_of(session, [row.id for row in rows]), total
 
 
+_NIC_COLUMNS = (
+    Nic.uuid.label("nic_uuid"),
+    Nic.network_id.label("nic_network_id"),
+    Nic.ip4_address.label("nic_ip4_address"),
+    Nic.netmask.label("nic_netmask"),
+    Nic.gateway.label("nic_gateway"),
+    Nic.isolation_uri.label("nic_isolation_uri"),
+    Nic.broadcast_uri.label("nic_broadcast_uri"),
+    Nic.traffic_type.label("nic_traffic_type"),
+    Nic.is_default.label("nic_is_default"),
+    Nic.mac_address.label("nic_mac_address"),
+)
+
+
 def vm_row(session: Session, vm_id: int) -> tuple[Row[Any], list[NicRow]]:
-    """One VM as listed (for the answer of a VM command); it must exist."""
-    rows, nics, _ = list_vms(session, VmFilter(scope=true(), id=vm_id), pagesize=-1)
-    return rows[0], nics.get(vm_id, [])
+    """One VM as listed (for the answer of a VM command), with its NICs, in ONE
+    statement: the listing's select with the live NICs outer-joined (a row per NIC);
+    the VM must exist."""
+    stmt = (
+        _base()
+        .add_columns(*_NIC_COLUMNS)
+        .outerjoin(Nic, and_(Nic.instance_id == VirtualMachine.id, Nic.removed.is_(None)))
+        .where(VirtualMachine.id == vm_id)
+        .order_by(Nic.device_id)
+    )
+    rows = session.execute(stmt).all()
+    nics = [
+        NicRow(
+            row.nic_uuid,
+            row.nic_network_id,
+            row.nic_ip4_address,
+            row.nic_netmask,
+            row.nic_gateway,
+            row.nic_isolation_uri,
+            row.nic_broadcast_uri,
+            row.nic_traffic_type,
+            row.nic_is_default,
+            row.nic_mac_address,
+        )
+        for row in rows
+        if row.nic_uuid is not None
+    ]
+    return rows[0], nics

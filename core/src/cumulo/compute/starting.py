@@ -32,10 +32,10 @@ from cumulo.compute.disks import (
     DiskTarget,
     assign_pools,
     create_on_storage,
-    disk_targets,
     mark_ready,
+    start_targets,
 )
-from cumulo.compute.hypervisors import HostTarget, drive, host_target
+from cumulo.compute.hypervisors import HostTarget, drive
 from cumulo.compute.listing import nics_of
 from cumulo.compute.models import VirtualMachine
 from cumulo.compute.nics import add_guest_nic, release_nics, take_guest_address
@@ -53,7 +53,7 @@ from cumulo.sdk.api import Call
 from cumulo.sdk.errors import CloudError, InsufficientCapacity
 from cumulo.sdk.hypervisor import NicSpec, VmSpec
 from cumulo.sdk.storage import StoredObject
-from cumulo.templates.lookup import DeployableTemplate
+from cumulo.templates.lookup import DeployableTemplate, iso_spec_for
 from cumulo.volumes.models import Volume, VolumeState, VolumeType
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ VolumeFacts = tuple[str, int, int | None, int | None, str]
 """(type, size, pool id, the pool's cluster, the pool's scope) of a volume."""
 
 
-def _volumes(session: Session, vm_id: int) -> list[VolumeFacts]:
+def volume_facts(session: Session, vm_id: int) -> list[VolumeFacts]:
     """(type, size, pool id, pool's cluster, pool scope) of the VM's live volumes."""
     rows = session.execute(
         select(
@@ -99,7 +99,7 @@ def _volumes(session: Session, vm_id: int) -> list[VolumeFacts]:
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-def _request(
+def placement_request(
     vm: VirtualMachine,
     offering: ServiceOffering,
     volumes: list[VolumeFacts],
@@ -170,10 +170,10 @@ def prepare_start(
     runtime = runtime_of(call)
     states.check(vm, VmEvent.START_REQUESTED, "start")
     if volumes is None:
-        volumes = _volumes(session, vm.id)
+        volumes = volume_facts(session, vm.id)
     # A deploy's first start knows it has no NIC yet.
     existing_nics = [] if deploying else nics_of(session, [vm.id]).get(vm.id, [])
-    request = _request(
+    request = placement_request(
         vm,
         offering,
         volumes,
@@ -235,8 +235,9 @@ def prepare_start(
             ),
         )
         session.flush()
-    target = host_target(session, chosen.host_id, runtime.database_key, runtime.algorithm)
-    disks = disk_targets(session, vm.id)
+    target, disks = start_targets(
+        session, chosen.host_id, vm.id, runtime.database_key, runtime.algorithm
+    )
     details = {"user_data": vm.user_data} if vm.user_data else {}
     spec = VmSpec(
         name=vm.instance_name,
@@ -251,6 +252,8 @@ def prepare_start(
             vm.vnc_password, runtime.database_key, runtime.algorithm
         ),
         details=details,
+        # An ISO deploy boots from it; an attached ISO stays in the drive across restarts.
+        iso=iso_spec_for(session, vm.iso_id, vm.data_center_id),
     )
     stored = None
     if template is not None and not template.is_iso:

@@ -96,6 +96,8 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         "expunge",
         every_key="expunge.interval",
     ),
+    PeriodicTask("HA", "cumulo.ha.task:run_ha_round", 10.0, "ha"),
+    PeriodicTask("template sync", "cumulo.templates.sync:sync_templates", 60.0, "template.sync"),
 )
 """The core domains' periodic tasks, in the order a round runs them."""
 

@@ -5,28 +5,29 @@ volume, a template ...), inside that service's transaction and before it commits
 :func:`release` when the resource goes away. Both only execute statements: the caller's
 commit or rollback makes the count change with the resource it counts.
 
-Race freedom. The check and the increment are one statement per limited owner::
+Race freedom. The increment comes first and the check after, on the rows the
+increment locked::
 
     UPDATE resource_count SET count = count + :n
-     WHERE account_id = :owner AND type = :type AND count + :n <= :max
+     WHERE type IN (:types) AND (account_id = :owner OR domain_id IN (:domains))
+    SELECT type, account_id, domain_id, count FROM resource_count WHERE <the same rows>
 
-The database evaluates the condition on the row it locks (InnoDB re-reads the latest
-committed version of a locked row before deciding; PostgreSQL re-checks after the lock
-wait; SQLite transactions take the write lock at ``BEGIN IMMEDIATE``), so of two
-concurrent reserves against a limit of 1, the second waits for the first to commit and
-then matches no row: it fails rather than over-counting. The account is checked first,
-then each limited domain from the account's own up to (not including) ROOT, which is
-never limited; owners without a limit are incremented together by one plain UPDATE.
-Every reserve takes its row locks in that order (account, then domains deepest first),
-so two reserves never wait for each other in a cycle. If a domain refuses after earlier
-owners were incremented, those increments are undone before the error is raised, so a
-caller that catches the error leaves the counts right.
+The ``UPDATE`` applies to the latest committed version of every row and holds their
+locks until the caller's transaction ends (InnoDB row locks; SQLite transactions take
+the write lock at ``BEGIN IMMEDIATE``), so the counts read back are exact: of two
+concurrent reserves against a limit of 1, the second waits for the first to commit,
+then reads 2 and fails. A count above its owner's limit undoes the whole increment
+(one more ``UPDATE``) before :class:`AccountLimitExceeded` is raised, so a caller that
+catches the error leaves the counts right. The limits are checked for the account and
+each limited domain from the account's own up to (not including) ROOT, which is never
+limited. Every reserve locks its rows with one statement, in the same order, so two
+reserves never wait for each other in a cycle.
 
 Count rows are created on first use (insert-or-ignore on the unique
 ``(account_id, type)`` / ``(domain_id, type)``), so accounts and domains that predate
-limits, and new ones, need nothing else. A reserve typically costs four statements:
-read the account with its limit and the defaults, read its domain chain, the
-conditional update, the plain update.
+limits, and new ones, need nothing else. A reserve costs four statements however many
+types it counts (:func:`reserve_many`: a VM and its volumes): read the account with its
+limits and the defaults, read its domain chain, the ``UPDATE``, the check.
 
 Root admin accounts (type 1, the ``system`` account included) are unlimited, as in 4.1
 (``ResourceLimitManagerImpl.checkResourceLimit``); their counts are still kept.
@@ -34,13 +35,13 @@ Root admin accounts (type 1, the ``system`` account included) are unlimited, as 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, case, or_, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -51,7 +52,7 @@ from cumulo.limits.settings import DEFAULTS, UNLIMITED
 from cumulo.limits.types import ResourceType, account_key, domain_key, project_key
 from cumulo.sdk.errors import AccountLimitExceeded, InvalidParameterValue
 
-__all__ = ["ancestor_paths", "ensure_count_rows", "release", "reserve"]
+__all__ = ["ancestor_paths", "ensure_count_rows", "release", "reserve", "reserve_many"]
 
 
 def ancestor_paths(path: str) -> list[str]:
@@ -69,6 +70,8 @@ class _Owner:
     id: int
     max: int
     what: str  # for the error: "account name=alice in domain id=<uuid>" / "domain id=..."
+    kind: ResourceType = ResourceType.USER_VM
+    row_id: int | None = None  # its resource_count row (None until created)
 
     @property
     def column(self) -> Any:
@@ -91,34 +94,83 @@ def reserve(
         exceeded (532; the text names the type and the owner). No count was changed.
     :raises InvalidParameterValue: an unknown account or resource type.
     """
-    kind = ResourceType.of(resource_type)
-    if amount < 0:
-        raise ValueError(f"amount must not be negative, got {amount}")
-    if amount == 0:
+    reserve_many(session, account_id, {resource_type: amount})
+
+
+def reserve_many(
+    session: Session,
+    account_id: int,
+    amounts: Mapping[ResourceType | int | str, int],
+) -> None:
+    """:func:`reserve` several resource types at once (a deployment's VM and its
+    volumes), in four statements whatever the number of types and domains: the
+    account's and its domain chain's limits and count rows (two reads), one ``UPDATE``
+    adding every amount to every count row, and one read of those counts that checks
+    them against the limits (module doc). All or nothing: when a limit is exceeded,
+    every increment is undone (one more ``UPDATE``) before the error is raised.
+
+    :param amounts: how many of each type (zero amounts are skipped).
+    :raises AccountLimitExceeded: a limit would be exceeded (532 naming the first one,
+        the account's before its domains', deepest domain first, types in the order
+        given). No count was changed.
+    :raises InvalidParameterValue: an unknown account or resource type.
+    """
+    wanted: dict[ResourceType, int] = {}
+    for given, amount in amounts.items():
+        kind = ResourceType.of(given)
+        if amount < 0:
+            raise ValueError(f"amount must not be negative, got {amount}")
+        if amount:
+            wanted[kind] = wanted.get(kind, 0) + amount
+    if not wanted:
         return
-    owners = _owners(session, account_id, kind)
-    limited = [owner for owner in owners if owner.max >= 0]
-    done: list[_Owner] = []
-    for owner in limited:
-        result = _execute(
-            session,
-            update(ResourceCount)
-            .where(
-                owner.column == owner.id,
-                ResourceCount.type == kind.label,
-                ResourceCount.count + amount <= owner.max,
-            )
-            .values(count=ResourceCount.count + amount)
-            .execution_options(synchronize_session=False),
+    owners = _owners(session, account_id, list(wanted))
+    rows = {owner.row_id: owner.kind for owner in owners if owner.row_id is not None}
+    _add_many(session, rows, wanted, 1)
+    if not any(owner.max >= 0 for owner in owners):
+        return
+    # Every count row is now locked by this transaction (the UPDATE), so the counts
+    # read here are exact: nobody else can change them until this transaction ends.
+    counts: dict[int, int] = {
+        row_id: int(count)
+        for row_id, count in session.execute(
+            select(ResourceCount.id, ResourceCount.count).where(ResourceCount.id.in_(list(rows)))
         )
-        if result.rowcount != 1:
-            _add(session, kind, done, -amount)
-            raise AccountLimitExceeded(
-                f"Maximum number of resources of type '{kind.label}' for {owner.what} has"
-                f" been exceeded (limit {owner.max})."
-            )
-        done.append(owner)
-    _add(session, kind, [owner for owner in owners if owner.max < 0], amount)
+    }
+    for kind in wanted:
+        for owner in owners:
+            if owner.kind is not kind or owner.max < 0:
+                continue
+            if owner.row_id is not None and counts.get(owner.row_id, 0) > owner.max:
+                _add_many(session, rows, wanted, -1)
+                raise AccountLimitExceeded(
+                    f"Maximum number of resources of type '{kind.label}' for {owner.what}"
+                    f" has been exceeded (limit {owner.max})."
+                )
+
+
+def _add_many(
+    session: Session,
+    rows: Mapping[int, ResourceType],
+    amounts: Mapping[ResourceType, int],
+    sign: int,
+) -> None:
+    """Add ``sign`` times its type's amount to each count row (by primary key, so the
+    statement locks exactly those rows); one ``UPDATE``."""
+    kinds = list(amounts)
+    if len(kinds) == 1:
+        delta: Any = sign * amounts[kinds[0]]
+    else:
+        delta = case(
+            *((ResourceCount.type == kind.label, sign * amounts[kind]) for kind in kinds),
+            else_=0,
+        )
+    session.execute(
+        update(ResourceCount)
+        .where(ResourceCount.id.in_(list(rows)))
+        .values(count=ResourceCount.count + delta)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def release(
@@ -263,16 +315,24 @@ _BESIDE_LOCK_WAIT_S = 3
 # ---- internals ---------------------------------------------------------------------
 
 
-def _owners(session: Session, account_id: int, kind: ResourceType) -> list[_Owner]:
+def _owners(session: Session, account_id: int, kinds: Sequence[ResourceType]) -> list[_Owner]:
     """The account and its domain chain (deepest first) with their effective limits,
-    after creating any count row they lack. Two reads (plus one insert the first time)."""
-    keys = [key for key in (account_key(kind), project_key(kind), domain_key(kind))]
-    configured = [
-        select(Configuration.value).where(Configuration.name == key).scalar_subquery()
-        if key is not None
-        else None
-        for key in keys
-    ]
+    one :class:`_Owner` per owner and type, after creating any count row they lack.
+    Two reads whatever the number of types (plus one insert the first time)."""
+    keys = {kind: (account_key(kind), project_key(kind), domain_key(kind)) for kind in kinds}
+    setting_names = sorted({key for trio in keys.values() for key in trio if key is not None})
+    limit_of = {
+        kind: select(ResourceLimit.max)
+        .where(ResourceLimit.account_id == account_id, ResourceLimit.type == kind.label)
+        .scalar_subquery()
+        for kind in kinds
+    }
+    count_of = {
+        kind: select(ResourceCount.id)
+        .where(ResourceCount.account_id == account_id, ResourceCount.type == kind.label)
+        .scalar_subquery()
+        for kind in kinds
+    }
     found = session.execute(
         select(
             Account.type,
@@ -280,68 +340,125 @@ def _owners(session: Session, account_id: int, kind: ResourceType) -> list[_Owne
             Account.domain_id,
             Domain.path,
             Domain.uuid,
-            select(ResourceLimit.max)
-            .where(ResourceLimit.account_id == account_id, ResourceLimit.type == kind.label)
-            .scalar_subquery(),
-            select(ResourceCount.id)
-            .where(ResourceCount.account_id == account_id, ResourceCount.type == kind.label)
-            .scalar_subquery(),
-            *[column for column in configured if column is not None],
+            *limit_of.values(),
+            *count_of.values(),
+            *(
+                select(Configuration.value).where(Configuration.name == name).scalar_subquery()
+                for name in setting_names
+            ),
         )
         .join(Domain, Domain.id == Account.domain_id)
         .where(Account.id == account_id)
     ).first()
     if found is None:
         raise InvalidParameterValue(f"Unable to find account id={account_id}")
-    account_type, name, domain_id, path, domain_uuid, account_max, count_row = found[:7]
-    settings = iter(found[7:])
-    defaults = {key: _setting(key, next(settings)) for key in keys if key is not None}
+    account_type, name, domain_id, path, domain_uuid = found[:5]
+    values = list(found[5:])
+    account_max = dict(zip(kinds, values[: len(kinds)], strict=True))
+    count_rows = dict(zip(kinds, values[len(kinds) : 2 * len(kinds)], strict=True))
+    defaults = {
+        key: _setting(key, value)
+        for key, value in zip(setting_names, values[2 * len(kinds) :], strict=True)
+    }
     unlimited = account_type == AccountType.ADMIN
-    if unlimited:
-        account_limit = UNLIMITED
-    elif account_max is not None:
-        account_limit = int(account_max)
-    else:
-        key = keys[1] if account_type == AccountType.PROJECT else keys[0]
-        account_limit = defaults.get(key, UNLIMITED) if key is not None else UNLIMITED
-    owners = [
-        _Owner(True, account_id, account_limit, f"account name={name} in domain id={domain_uuid}")
-    ]
-    # Outer joins: the limit and the count row may be missing (NULL).
+    owners: list[_Owner] = []
+    for kind in kinds:
+        account_default, project_default, _ = keys[kind]
+        if unlimited:
+            account_limit = UNLIMITED
+        elif account_max[kind] is not None:
+            account_limit = int(account_max[kind])
+        else:
+            key = project_default if account_type == AccountType.PROJECT else account_default
+            account_limit = defaults.get(key, UNLIMITED) if key is not None else UNLIMITED
+        owners.append(
+            _Owner(
+                True,
+                account_id,
+                account_limit,
+                f"account name={name} in domain id={domain_uuid}",
+                kind,
+                count_rows[kind],
+            )
+        )
+    # Per type, the domain's limit and count row as correlated subqueries (NULL when
+    # missing), so that one row per domain answers for every type.
     chain: list[Any] = session.execute(
-        select(Domain.id, Domain.uuid, Domain.path, ResourceLimit.max, ResourceCount.id)
-        .outerjoin(
-            ResourceLimit,
-            and_(ResourceLimit.domain_id == Domain.id, ResourceLimit.type == kind.label),
-        )
-        .outerjoin(
-            ResourceCount,
-            and_(ResourceCount.domain_id == Domain.id, ResourceCount.type == kind.label),
-        )
-        .where(
+        select(
+            Domain.id,
+            Domain.uuid,
+            Domain.path,
+            *(
+                select(ResourceLimit.max)
+                .where(ResourceLimit.domain_id == Domain.id, ResourceLimit.type == kind.label)
+                .scalar_subquery()
+                for kind in kinds
+            ),
+            *(
+                select(ResourceCount.id)
+                .where(ResourceCount.domain_id == Domain.id, ResourceCount.type == kind.label)
+                .scalar_subquery()
+                for kind in kinds
+            ),
+        ).where(
             or_(
                 Domain.id == domain_id,
                 and_(Domain.path.in_(ancestor_paths(path)[1:]), Domain.removed.is_(None)),
             )
         )
     ).all()  # type: ignore[assignment]
-    missing_domains: list[int] = []
-    domain_default = defaults.get(keys[2], UNLIMITED) if keys[2] is not None else UNLIMITED
-    for row_id, uuid, row_path, row_max, row_count in sorted(chain, key=lambda row: -len(row.path)):
-        if row_path == "/" or unlimited:
-            limit = UNLIMITED  # ROOT is never limited (4.1), nor root admins' domains
-        else:
-            limit = int(row_max) if row_max is not None else domain_default
-        owners.append(_Owner(False, row_id, limit, f"domain id={uuid}"))
-        if row_count is None:
-            missing_domains.append(row_id)
-    ensure_count_rows(
-        session,
-        kind,
-        account_ids=[account_id] if count_row is None else [],
-        domain_ids=missing_domains,
-    )
-    return owners
+    missing_domains: dict[ResourceType, list[int]] = {kind: [] for kind in kinds}
+    for row in sorted(chain, key=lambda row: -len(row[2])):
+        row_id, uuid, row_path = row[0], row[1], row[2]
+        for index, kind in enumerate(kinds):
+            row_max, row_count = row[3 + index], row[3 + len(kinds) + index]
+            if row_path == "/" or unlimited:
+                limit = UNLIMITED  # ROOT is never limited (4.1), nor root admins' domains
+            else:
+                domain_default = keys[kind][2]
+                limit = (
+                    int(row_max)
+                    if row_max is not None
+                    else (
+                        defaults.get(domain_default, UNLIMITED)
+                        if domain_default is not None
+                        else UNLIMITED
+                    )
+                )
+            owners.append(_Owner(False, row_id, limit, f"domain id={uuid}", kind, row_count))
+            if row_count is None:
+                missing_domains[kind].append(row_id)
+    if not any(owner.row_id is None for owner in owners):
+        return owners
+    for kind in kinds:
+        ensure_count_rows(
+            session,
+            kind,
+            account_ids=[account_id] if count_rows[kind] is None else [],
+            domain_ids=missing_domains[kind],
+        )
+    # First use: the rows just created, by owner and type (one more read).
+    created = {
+        (row.type, row.account_id is not None, row.account_id or row.domain_id): row.id
+        for row in session.execute(
+            select(
+                ResourceCount.id,
+                ResourceCount.type,
+                ResourceCount.account_id,
+                ResourceCount.domain_id,
+            ).where(
+                ResourceCount.type.in_([kind.label for kind in kinds]),
+                or_(
+                    ResourceCount.account_id == account_id,
+                    ResourceCount.domain_id.in_([o.id for o in owners if not o.is_account]),
+                ),
+            )
+        )
+    }
+    return [
+        replace(owner, row_id=created.get((owner.kind.label, owner.is_account, owner.id)))
+        for owner in owners
+    ]
 
 
 def _setting(key: str | None, value: object) -> int:
@@ -352,24 +469,3 @@ def _setting(key: str | None, value: object) -> int:
         return int(str(value).strip())
     except ValueError:
         return default
-
-
-def _add(session: Session, kind: ResourceType, owners: Sequence[_Owner], amount: int) -> None:
-    """Add ``amount`` (may be negative) to every owner's count in one plain UPDATE."""
-    accounts = [owner.id for owner in owners if owner.is_account]
-    domains = [owner.id for owner in owners if not owner.is_account]
-    if not accounts and not domains:
-        return
-    session.execute(
-        update(ResourceCount)
-        .where(
-            ResourceCount.type == kind.label,
-            or_(ResourceCount.account_id.in_(accounts), ResourceCount.domain_id.in_(domains)),
-        )
-        .values(count=ResourceCount.count + amount)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _execute(session: Session, stmt: Any) -> CursorResult[Any]:
-    return cast(CursorResult[Any], session.execute(stmt))

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Float,
     Integer,
     Select,
     bindparam,
@@ -48,10 +49,15 @@ from cumulo.infra.models import Pod, Zone
 from cumulo.infra.storage.models import StoragePool, StoragePoolStatus, StoragePoolTag
 from cumulo.sdk.allocation import AccountFootprint, CandidateHost, CandidatePool, VmRequirements
 
+FIRST_PAGE_SIZE = 10
+"""Candidates of the first statement: the query already left out hosts that are not
+Up, not Enabled or without room, so in a zone that is not nearly full the first few
+pass the filters; reading (and filtering) 100 per placement would cost ten times the
+work for the same decision (bench/placement.py)."""
 PAGE_SIZE = 100
-"""Candidates read per statement: enough for the filters to find a fit in any sane
-zone (and for the planner to compare clusters), few enough to keep the statement and
-the Python work per placement small and constant."""
+"""Candidates of each further statement, when the filters rejected the whole first
+page (host tags, dedicated zones ...): enough for the filters to find a fit in any sane
+zone, few enough to keep the statement and the Python work per placement bounded."""
 
 MAINTENANCE_STATES = (
     ResourceState.MAINTENANCE.value,
@@ -139,6 +145,7 @@ def candidate_statement(
             Host.free_cpu >= bindparam("cpu", type_=BigInteger),
             Host.free_memory >= bindparam("memory", type_=BigInteger),
             Host.id > bindparam("after", type_=BigInteger),
+            Host.id <= bindparam("until", type_=BigInteger),
         )
         .order_by(Host.id)
         .limit(limit)
@@ -179,13 +186,20 @@ def candidate_statement(
     return stmt
 
 
-def candidate_parameters(vm: VmRequirements, need: Need, after_id: int) -> dict[str, int]:
+NO_END = 2**62
+"""``until`` of a scan that runs to the end of the id range."""
+
+
+def candidate_parameters(
+    vm: VmRequirements, need: Need, after_id: int, until_id: int = NO_END
+) -> dict[str, int]:
     """The bind parameters of :func:`candidate_statement` for ``vm``."""
     params = {
         "zone": vm.zone_id,
         "cpu": need.cpu_mhz,
         "memory": need.memory_bytes,
         "after": after_id,
+        "until": until_id,
     }
     for name, value in (("pod", vm.pod_id), ("cluster", vm.cluster_id), ("host", vm.host_id)):
         if value is not None:
@@ -194,7 +208,12 @@ def candidate_parameters(vm: VmRequirements, need: Need, after_id: int) -> dict[
 
 
 def candidate_hosts(
-    session: Session, vm: VmRequirements, need: Need, after_id: int = 0, limit: int = PAGE_SIZE
+    session: Session,
+    vm: VmRequirements,
+    need: Need,
+    after_id: int = 0,
+    limit: int = PAGE_SIZE,
+    until_id: int = NO_END,
 ) -> list[CandidateHost]:
     """Up to ``limit`` hosts of the requested scope that are ``Up``, ``Enabled`` and
     have ``need`` free, with id above ``after_id``, by id, with their cluster's and
@@ -202,7 +221,8 @@ def candidate_hosts(
     # Core execution on the session's connection (same transaction): the ORM layer
     # would only add per-call overhead to a statement that returns plain rows.
     rows = session.connection().execute(
-        candidate_statement(session, vm, limit), candidate_parameters(vm, need, after_id)
+        candidate_statement(session, vm, limit),
+        candidate_parameters(vm, need, after_id, until_id),
     )
     return [
         CandidateHost(
@@ -228,6 +248,27 @@ def candidate_hosts(
         )
         for row in rows
     ]
+
+
+_HIGHEST: dict[tuple[str, int], int] = {}
+
+
+def highest_host_id(session: Session, zone_id: int) -> int:
+    """The highest host id of the zone, read once per process and zone (one statement
+    the first time): where a random start of the candidate scan is drawn from. A host
+    added later is still scanned (the scan runs past it and wraps around); it is only
+    never the first one tried until the process restarts."""
+    key = (str(session.get_bind().engine.url), zone_id)
+    found = _HIGHEST.get(key)
+    if found is None:
+        found = int(
+            session.execute(
+                select(func.max(Host.id)).where(Host.data_center_id == zone_id)
+            ).scalar()
+            or 0
+        )
+        _HIGHEST[key] = found
+    return found
 
 
 def domain_path(session: Session, domain_id: int) -> str:
@@ -275,14 +316,13 @@ def eliminated_by_query(session: Session, vm: VmRequirements, need: Need) -> dic
 # ---- pools and footprint ------------------------------------------------------------------
 
 
-def candidate_pools(
-    session: Session, zone_id: int, cluster_ids: Iterable[int], storage_factor: float
-) -> list[CandidatePool]:
-    """The pools (shared and host-local) of ``cluster_ids`` that are not removed, with
-    their tags, by id; one statement (none for no clusters)."""
-    clusters = sorted(set(cluster_ids))
-    if not clusters:
-        return []
+def _pool_statement(session: Session) -> Select[*tuple[Any, ...]]:
+    """The pools query with bind parameters ``zone`` and ``clusters`` (expanding),
+    built once per dialect."""
+    dialect = session.get_bind().dialect.name
+    found = _STATEMENTS.get(("pools", dialect))
+    if found is not None:
+        return found
     stmt = (
         select(
             StoragePool.id,
@@ -295,17 +335,37 @@ def candidate_pools(
             StoragePool.pool_type,
             StoragePool.status,
             StoragePool.capacity_bytes,
-            StoragePool.used_bytes,
+            # What the plugins see as used: the claims, or what the driver reports
+            # if that is more (a pool filled outside cumulo has no room either).
+            case(
+                (StoragePool.used_bytes > StoragePool.allocated_bytes, StoragePool.used_bytes),
+                else_=StoragePool.allocated_bytes,
+            ),
             StoragePool.host_address,
             _tags_of(session, StoragePool, StoragePoolTag.tag, StoragePoolTag.pool_id),
         )
         .where(
-            StoragePool.data_center_id == zone_id,
-            StoragePool.cluster_id.in_(clusters),
+            StoragePool.data_center_id == bindparam("zone", type_=BigInteger),
+            StoragePool.cluster_id.in_(bindparam("clusters", expanding=True)),
             StoragePool.removed.is_(None),
             StoragePool.status != StoragePoolStatus.REMOVED.value,
         )
         .order_by(StoragePool.id)
+    )
+    _STATEMENTS[("pools", dialect)] = stmt
+    return stmt
+
+
+def candidate_pools(
+    session: Session, zone_id: int, cluster_ids: Iterable[int], storage_factor: float
+) -> list[CandidatePool]:
+    """The pools (shared and host-local) of ``cluster_ids`` that are not removed, with
+    their tags, by id; one statement (none for no clusters)."""
+    clusters = sorted(set(cluster_ids))
+    if not clusters:
+        return []
+    rows = session.connection().execute(
+        _pool_statement(session), {"zone": zone_id, "clusters": clusters}
     )
     return [
         CandidatePool(
@@ -324,7 +384,7 @@ def candidate_pools(
             tags=_split(row[12]),
             overprovisioning=storage_factor if row[7] in OVERPROVISIONED_POOL_TYPES else 1.0,
         )
-        for row in session.execute(stmt)
+        for row in rows
     ]
 
 
@@ -400,32 +460,40 @@ def release_host(session: Session, host_id: int, cpu_mhz: int, memory_bytes: int
     )
 
 
-def claim_pool(session: Session, pool: CandidatePool, size_bytes: int) -> bool:
-    """Reserve ``size_bytes`` on ``pool`` if it still fits (capacity times its
-    over-provisioning factor); one statement. ``False``: it no longer fits."""
-    limit = StoragePool.capacity_bytes * pool.overprovisioning
-    result = session.execute(
-        update(StoragePool)
-        .where(StoragePool.id == pool.id, StoragePool.used_bytes + size_bytes <= limit)
-        .values(used_bytes=StoragePool.used_bytes + size_bytes)
-        .execution_options(synchronize_session=False)
+_CLAIM_POOL = (
+    update(StoragePool)
+    .where(
+        StoragePool.id == bindparam("pool", type_=BigInteger),
+        StoragePool.allocated_bytes + bindparam("size", type_=BigInteger)
+        <= StoragePool.capacity_bytes * bindparam("factor", type_=Float),
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    .values(allocated_bytes=StoragePool.allocated_bytes + bindparam("size", type_=BigInteger))
+)
+_RELEASE_POOL = (
+    update(StoragePool)
+    .where(StoragePool.id == bindparam("pool", type_=BigInteger))
+    .values(
+        allocated_bytes=case(
+            (StoragePool.allocated_bytes < bindparam("size", type_=BigInteger), 0),
+            else_=StoragePool.allocated_bytes - bindparam("size", type_=BigInteger),
+        )
+    )
+)
+
+
+def claim_pool(session: Session, pool: CandidatePool, size_bytes: int) -> bool:
+    """Reserve ``size_bytes`` on ``pool`` if it still fits (``allocated_bytes``, the
+    claims, against the capacity times its over-provisioning factor); one statement.
+    ``False``: it no longer fits. ``used_bytes`` (the driver's figure) is not touched."""
+    result = session.connection().execute(
+        _CLAIM_POOL, {"pool": pool.id, "size": size_bytes, "factor": pool.overprovisioning}
+    )
+    return bool(result.rowcount)
 
 
 def release_pool(session: Session, pool_id: int, size_bytes: int) -> None:
-    """Give ``size_bytes`` back to a pool, never below zero; one statement."""
-    session.execute(
-        update(StoragePool)
-        .where(StoragePool.id == pool_id)
-        .values(
-            used_bytes=case(
-                (StoragePool.used_bytes < size_bytes, 0),
-                else_=StoragePool.used_bytes - size_bytes,
-            )
-        )
-        .execution_options(synchronize_session=False)
-    )
+    """Give ``size_bytes`` of claims back to a pool, never below zero; one statement."""
+    session.connection().execute(_RELEASE_POOL, {"pool": pool_id, "size": size_bytes})
 
 
 def page_is_full(page: Sequence[CandidateHost], limit: int = PAGE_SIZE) -> bool:

@@ -77,13 +77,34 @@ def _instances(group: str, names: Sequence[str], where: str) -> dict[str, Any]:
     return dict(made)
 
 
+_COMPONENTS: dict[tuple[Any, ...], Components] = {}
+
+
 def load_components(settings: dict[str, str | None], planner: str | None) -> Components:
     """The planner (``planner``, else ``vm.deployment.planner``), and the host and pool
-    allocators of ``host.allocators.order`` and ``storage.pool.allocators.order``.
+    allocators of ``host.allocators.order`` and ``storage.pool.allocators.order``;
+    built once per process for each combination of those names (every placement
+    needs them, and they only change with the settings).
 
     :raises InternalError: a named plugin is not installed, fails to load, or is not of
         the kind its setting needs (530, naming it and the setting).
     """
+    key = (
+        planner,
+        settings.get(keys.DEPLOYMENT_PLANNER),
+        settings.get(keys.HOST_ALLOCATORS_ORDER),
+        settings.get(keys.POOL_ALLOCATORS_ORDER),
+        id(drivers._named_manager),
+    )
+    found = _COMPONENTS.get(key)
+    if found is None:
+        found = _load_components(settings, planner)
+        with _LOCK:
+            _COMPONENTS[key] = found
+    return found
+
+
+def _load_components(settings: dict[str, str | None], planner: str | None) -> Components:
     planner_name = (planner or "").strip() or settings.get(keys.DEPLOYMENT_PLANNER) or "FirstFit"
     where = f"service offering or global setting '{keys.DEPLOYMENT_PLANNER}'"
     loaded_planner = _instances("cumulo.planners", [planner_name], where)[planner_name]

@@ -3,11 +3,13 @@
 :func:`place` and :func:`explain` run the same pipeline (DESIGN.md §6):
 
 1. settings (one statement, usually answered by the runtime's configuration cache);
-2. the candidate hosts, one indexed statement per page of
+2. the candidate hosts, one indexed statement per page: a first page of
+   :data:`~cumulo.placement.candidates.FIRST_PAGE_SIZE`, further ones of
    :data:`~cumulo.placement.candidates.PAGE_SIZE` (see :mod:`.candidates`);
 3. the plugins (:mod:`cumulo.sdk.allocation`): filters, the planner's cluster order,
    weighers; the account's footprint (one statement) only for a planner that asks;
-4. the pools of the surviving clusters (one statement, when there are disks);
+4. the pools of the first clusters in that order (one statement, when there are disks;
+   another only if those clusters' pools are all full);
 5. :func:`place` only: a conditional ``UPDATE`` of the first host in order (and one per
    disk on its pools), in the caller's transaction — no commit; a claim lost to a
    concurrent placement moves on to the next host.
@@ -20,6 +22,7 @@ filters all rejected is followed by the next one, up to :data:`MAX_PAGES` pages.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from typing import Any
 
@@ -60,6 +63,13 @@ __all__ = ["MAX_PAGES", "explain", "place", "release", "release_pool"]
 MAX_PAGES = 5
 """Pages of candidates examined at most: beyond that many rejected candidates, the
 filters are excluding almost everything and another page would not help."""
+
+POOL_BATCH = 4
+"""Clusters whose pools :func:`place` reads in one statement (the first host's and the
+next ones in the order, in case its pools are full)."""
+
+RANDOM = "Random"
+"""The weigher whose presence makes the candidate scan start at a random host."""
 
 PLAN_SIZE = 10
 """Hosts an explanation lists (in order, with their pools)."""
@@ -124,6 +134,8 @@ class _Run:
         self.examined = 0
         self._domain_read = False
         self._footprint_read = False
+        self._pools: dict[int, list[CandidatePool]] = {}
+        self.random_start = any(name == RANDOM for name, _ in self.components.weighers)
 
     def _disks(self) -> tuple[DiskRequest, ...]:
         request, disks = self.request, []
@@ -168,30 +180,58 @@ class _Run:
             self.ctx = AllocationContext(**{**self.ctx.__dict__, **updates})
 
     def pages(self) -> Any:
-        """``(ordered surviving hosts, pools)`` per page of candidates."""
-        after = 0
-        for _ in range(MAX_PAGES):
-            hosts = db.candidate_hosts(self.session, self.vm, self.need, after)
-            self.examined += len(hosts)
-            if hosts:
-                self._prepare(hosts)
-                survivors = filter_hosts(hosts, self.components, self.ctx, self.tally)
-                if survivors:
-                    ordered = order_hosts(survivors, self.components, self.ctx, self.tally)
-                    pools = (
-                        db.candidate_pools(
-                            self.session,
-                            self.request.zone_id,
-                            {h.cluster_id for h in ordered},
-                            keys.factor(self.settings, keys.STORAGE_OVERPROVISIONING, 2.0),
-                        )
-                        if self.ctx.disks
-                        else []
-                    )
-                    yield ordered, pools
-            if not db.page_is_full(hosts):
-                return
-            after = hosts[-1].id
+        """The ordered surviving hosts, per page of candidates: a small first page
+        (:data:`~cumulo.placement.candidates.FIRST_PAGE_SIZE`, enough in a zone that
+        is not nearly full) then pages of :data:`~cumulo.placement.candidates.PAGE_SIZE`.
+
+        With the ``Random`` weigher (4.1's ``vm.allocation.algorithm=random``) the scan
+        starts at a random host id of the zone and wraps around: concurrent placements
+        then read different candidates, instead of all racing for the first host.
+        """
+        start = 0
+        if self.random_start and self.request.host_id is None:
+            start = random.randrange(db.highest_host_id(self.session, self.request.zone_id) + 1)
+        windows = [(start, db.NO_END)] + ([(0, start)] if start else [])
+        pages = 0
+        for after, until in windows:
+            while pages < MAX_PAGES:
+                limit = db.FIRST_PAGE_SIZE if pages == 0 else db.PAGE_SIZE
+                pages += 1
+                hosts = db.candidate_hosts(self.session, self.vm, self.need, after, limit, until)
+                self.examined += len(hosts)
+                if hosts:
+                    self._prepare(hosts)
+                    survivors = filter_hosts(hosts, self.components, self.ctx, self.tally)
+                    if survivors:
+                        yield order_hosts(survivors, self.components, self.ctx, self.tally)
+                if not db.page_is_full(hosts, limit):
+                    break
+                after = hosts[-1].id
+
+    def pools_for(
+        self, ordered: list[CandidateHost], index: int, batch: int
+    ) -> list[CandidatePool]:
+        """The pools of ``ordered[index]``'s cluster. Pools are read per cluster when
+        first needed, for that cluster and the next clusters in the order up to
+        ``batch`` clusters, in one statement: a placement usually needs one cluster's."""
+        cluster_id = ordered[index].cluster_id
+        if cluster_id not in self._pools:
+            wanted: list[int] = []
+            for host in ordered[index:]:
+                if host.cluster_id not in self._pools and host.cluster_id not in wanted:
+                    wanted.append(host.cluster_id)
+                    if len(wanted) >= batch:
+                        break
+            for cluster in wanted:
+                self._pools[cluster] = []
+            for pool in db.candidate_pools(
+                self.session,
+                self.request.zone_id,
+                wanted,
+                keys.factor(self.settings, keys.STORAGE_OVERPROVISIONING, 2.0),
+            ):
+                self._pools.setdefault(pool.cluster_id or 0, []).append(pool)
+        return self._pools[cluster_id]
 
     def plan_storage(
         self, host: CandidateHost, pools: list[CandidatePool]
@@ -265,9 +305,13 @@ def place(session: Session, request: PlacementRequest, *, config: Any | None = N
     """
     run = _Run(session, request, config)
     retries = 0
-    for ordered, pools in run.pages():
-        for host in ordered:
-            plan = run.plan_storage(host, pools) if run.ctx.disks else []
+    for ordered in run.pages():
+        for index, host in enumerate(ordered):
+            plan = (
+                run.plan_storage(host, run.pools_for(ordered, index, POOL_BATCH))
+                if run.ctx.disks
+                else []
+            )
             if plan is None:
                 continue
             if not db.claim_host(session, host.id, run.need):
@@ -330,9 +374,13 @@ def explain(
     run = _Run(session, request, config)
     plan: list[PlannedHost] = []
     chosen: PlannedHost | None = None
-    for ordered, pools in run.pages():
-        for host in ordered:
-            storage = run.plan_storage(host, pools) if run.ctx.disks else []
+    for ordered in run.pages():
+        for index, host in enumerate(ordered):
+            storage = (
+                run.plan_storage(host, run.pools_for(ordered, index, len(ordered)))
+                if run.ctx.disks
+                else []
+            )
             if storage is None:
                 continue
             planned = _planned(host, storage)

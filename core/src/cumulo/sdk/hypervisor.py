@@ -211,6 +211,24 @@ class NicSpec:
 
 
 @dataclass(frozen=True)
+class IsoSpec:
+    """An ISO image presented to a VM as its CD-ROM (``attachIso``, or the boot medium
+    of a VM deployed from an ISO).
+
+    :param uuid: the ISO's public id.
+    :param url: where its bits are on secondary storage (``nfs://server/export/
+        template/tmpl/2/201/<uuid>.iso``); the host mounts or copies it from there.
+    :param size_bytes: its size, when known (0 otherwise).
+    :param bootable: whether the VM boots from it.
+    """
+
+    uuid: str
+    url: str
+    size_bytes: int = 0
+    bootable: bool = True
+
+
+@dataclass(frozen=True)
 class VmSpec:
     """Everything needed to start a VM (4.1's ``VirtualMachineTO``).
 
@@ -225,6 +243,8 @@ class VmSpec:
     :param nics: NICs, the default one included.
     :param vnc_password: console password.
     :param details: driver-specific extras.
+    :param iso: the ISO in the VM's CD-ROM drive, if any (the boot medium of a VM
+        deployed from an ISO); drivers written before it may ignore it.
     """
 
     name: str
@@ -237,6 +257,7 @@ class VmSpec:
     nics: tuple[NicSpec, ...] = ()
     vnc_password: str = field(default="", repr=False)
     details: Mapping[str, str] = field(default_factory=dict)
+    iso: IsoSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -424,6 +445,26 @@ class HypervisorDriver(Driver):
         """Hot-unplug ``volume`` from the VM; detaching a detached volume (or from a
         missing VM) succeeds."""
         raise NotImplementedError
+
+    def attach_iso(self, host: HostRef, name: str, iso: IsoSpec) -> None:
+        """Insert ``iso`` into the running VM's CD-ROM drive (``attachIso``); inserting
+        the same ISO again is a no-op, another ISO replaces it. Blocks until done.
+        Optional: the default refuses (drivers written before ISOs keep working for
+        everything else).
+
+        :raises VmNotFound: no such VM on the host.
+        :raises OperationFailed: the host cannot reach the ISO, or the driver cannot
+            attach ISOs.
+        """
+        raise OperationFailed(f"{self.name or type(self).__name__} hosts cannot attach ISOs")
+
+    def detach_iso(self, host: HostRef, name: str) -> None:
+        """Eject whatever ISO the VM's CD-ROM drive holds (``detachIso``); ejecting an
+        empty drive, or from a missing VM, succeeds. Optional: the default refuses.
+
+        :raises OperationFailed: the host refused, or the driver cannot detach ISOs.
+        """
+        raise OperationFailed(f"{self.name or type(self).__name__} hosts cannot detach ISOs")
 
     def snapshot_volume(
         self, host: HostRef, volume: VolumeSpec, snapshot_name: str

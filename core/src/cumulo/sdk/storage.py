@@ -255,6 +255,31 @@ class PrimaryStorageDriver(Driver):
         """
         raise StorageOperationFailed(f"{self.name} storage cannot copy volumes between pools")
 
+    def copy_to_store(
+        self,
+        pool: PoolRef,
+        path: str,
+        store: StoreRef,
+        target_path: str,
+        progress: Progress | None = None,
+    ) -> StoredObject:
+        """Copy the volume or snapshot at ``path`` on ``pool`` to ``target_path`` on the
+        secondary store ``store`` (``createTemplate`` from a volume or a snapshot), as
+        an image a volume can later be created from; blocks until done and tells
+        ``progress`` as it goes. The source stays. Copying again over a half-written
+        ``target_path`` must succeed. Optional: the default refuses.
+
+        The returned object's ``size_bytes`` is the virtual size (the source volume's),
+        ``physical_size_bytes`` what the image occupies on the store, and ``digests``
+        those of the bytes written, when they passed through the driver.
+
+        :raises StorageOperationFailed: a missing source, no room on the store, or a
+            driver that cannot copy to secondary storage.
+        """
+        raise StorageOperationFailed(
+            f"{self.name} storage cannot copy volumes to secondary storage"
+        )
+
 
 class SecondaryStorageDriver(Driver):
     """The contract of secondary storage: stores for templates, ISOs and snapshots."""

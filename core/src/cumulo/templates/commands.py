@@ -31,6 +31,7 @@ from cumulo.templates.handlers import (
     update_permissions,
 )
 from cumulo.templates.models import VMTemplate
+from cumulo.templates.sync import CONFIG_KEYS as SYNC_KEYS
 from cumulo.templates.views import (
     EXTRACT_FIELDS,
     OS_CATEGORY_FIELDS,
@@ -38,6 +39,7 @@ from cumulo.templates.views import (
     PERMISSION_FIELDS,
     TEMPLATE_FIELDS,
 )
+from cumulo.templates.vm_commands import COMMANDS as VM_COMMANDS
 
 _TEMPLATE = "org.apache.cloudstack.api.command.user.template"
 _ISO = "org.apache.cloudstack.api.command.user.iso"
@@ -198,6 +200,7 @@ COMMANDS: tuple[Command, ...] = (
         java_class=f"{_GUEST}.ListGuestOsCategoriesCmd",
     ),
     DOWNLOAD_JOB,
+    *VM_COMMANDS,
 )  # fmt: skip
 """Every template, ISO and OS-type command (and the internal download job)."""
 
@@ -209,6 +212,7 @@ CONFIG_KEYS = (
         "If false, users will not be able to create public templates.",
         "Advanced",
     ),
+    *SYNC_KEYS,
 )
 
 
@@ -233,7 +237,7 @@ def cumulo_api_commands() -> list[Command]:
 
 @hookimpl
 def cumulo_configuration_keys() -> list[ConfigKey]:
-    """``allow.public.user.templates``."""
+    """``allow.public.user.templates`` and the template sync's settings."""
     return list(CONFIG_KEYS)
 
 

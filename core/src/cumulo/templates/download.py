@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.5
 """Least seconds between two progress writes of one download."""
+HEARTBEAT_INTERVAL = 30.0
+"""Most seconds between two writes of a download that is still receiving bytes."""
 
 DOWNLOAD_COMMAND = "downloadTemplateToZone"
 """The internal job command (no role may call it through the API)."""
@@ -182,6 +184,7 @@ def download_to_zone(runtime: Any, template_uuid: str, zone_id: int) -> Outcome:
         ref.store_id, ref.install_path = store.host_id, path
         ref.download_state, ref.download_pct = DownloadState.DOWNLOAD_IN_PROGRESS.value, 0
         ref.error_str, ref.last_updated = None, utcnow()
+        ref.download_attempts = (ref.download_attempts or 0) + 1
         record(
             session,
             "TEMPLATE.DOWNLOAD.START",
@@ -227,14 +230,18 @@ def _begin(
 
 
 def _progress_writer(runtime: Any, ref_id: int) -> Callable[[int, int | None], None]:
+    # Each write also stamps last_updated: the sync task takes a download whose row
+    # has not been stamped for a while for a dead transfer (cumulo.templates.sync).
+    # A transfer of unknown length, or one stuck on one percentage, is still stamped
+    # every HEARTBEAT_INTERVAL seconds while bytes arrive.
     last = {"pct": -1, "at": 0.0}
 
     def progress(done: int, total: int | None) -> None:
-        if not total:
-            return
-        pct = min(99, done * 100 // total)  # 100 % is Download Complete, written last
+        # 100 % is Download Complete, written last.
+        pct = min(99, done * 100 // total) if total else max(0, int(last["pct"]))
         now = time.monotonic()
-        if pct == last["pct"] or now - last["at"] < PROGRESS_INTERVAL:
+        elapsed = now - last["at"]
+        if elapsed < PROGRESS_INTERVAL or (pct == last["pct"] and elapsed < HEARTBEAT_INTERVAL):
             return
         last["pct"], last["at"] = pct, now
         with runtime.sessions.begin() as session:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from cumulo.accounts.lookup import invalid_id
 from cumulo.infra.hosts.models import Host
 from cumulo.sdk.api import CallContext
 from cumulo.sdk.errors import InvalidParameterValue
+from cumulo.sdk.hypervisor import IsoSpec
 from cumulo.templates.access import may_use
 from cumulo.templates.models import (
     DownloadState,
@@ -144,3 +145,30 @@ def template_for_deploy(
         sshkey_enabled=template.sshkey_enabled,
         bootable=template.bootable,
     )
+
+
+def iso_spec_for(session: Session, iso_id: int | None, zone_id: int) -> IsoSpec | None:
+    """The ISO ``iso_id`` (a VM's ``iso_id``) as a start in zone ``zone_id`` presents it
+    in the VM's drive, or ``None`` (no ISO, or it is no longer downloaded in that
+    zone). One statement."""
+    if iso_id is None:
+        return None
+    row = session.execute(
+        select(VMTemplate.uuid, VMTemplate.bootable, TemplateZoneRef.install_path,
+               TemplateZoneRef.size, Host.url)
+        .join(
+            TemplateZoneRef,
+            and_(
+                TemplateZoneRef.template_id == VMTemplate.id,
+                TemplateZoneRef.zone_id == zone_id,
+                TemplateZoneRef.download_state == DownloadState.DOWNLOADED.value,
+            ),
+        )
+        .outerjoin(Host, Host.id == TemplateZoneRef.store_id)
+        .where(VMTemplate.id == iso_id, VMTemplate.removed.is_(None))
+    ).first()  # fmt: skip
+    if row is None:
+        return None
+    uuid, bootable, path, size, store_url = row
+    url = f"{(store_url or '').rstrip('/')}/{path or ''}"
+    return IsoSpec(uuid=uuid, url=url, size_bytes=int(size or 0), bootable=bool(bootable))

@@ -126,6 +126,10 @@ class VMTemplate(IdentityMixin, Base):
     checksum: Mapped[str | None] = mapped_column(String(255))
     template_tag: Mapped[str | None] = mapped_column(String(255))
     source_template_id: Mapped[int | None] = mapped_column(IdType)
+    # createTemplate's source (no foreign keys: volumes and snapshots are expunged
+    # while the templates made from them live on).
+    source_volume_id: Mapped[int | None] = mapped_column(IdType)
+    source_snapshot_id: Mapped[int | None] = mapped_column(IdType)
     sort_key: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(32), default=TemplateState.ACTIVE.value)
 
@@ -158,6 +162,9 @@ class TemplateZoneRef(Base):
     install_path: Mapped[str | None] = mapped_column(String(1024))
     error_str: Mapped[str | None] = mapped_column(String(1024))
     job_uuid: Mapped[str | None] = mapped_column(String(40))
+    # Downloads started for this row; a stalled one is retried while below the limit
+    # (cumulo.templates.sync).
+    download_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     extract_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     last_updated: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -5,11 +5,12 @@
 ``Up`` pools of a cluster (or of a zone) whose tags include the disk offering's, in id
 order, each tried with one conditional ``UPDATE``::
 
-    UPDATE storage_pool SET used_bytes = used_bytes + :size
-     WHERE id = :id AND used_bytes + :size <= capacity_bytes * :factor
+    UPDATE storage_pool SET allocated_bytes = allocated_bytes + :size
+     WHERE id = :id AND allocated_bytes + :size <= capacity_bytes * :factor
 
-the same claim placement makes for a deployment (``used_bytes`` counts what volumes
-reserve; ``storage.overprovisioning.factor`` applies to NFS and VMFS pools), so two
+the same claim placement makes for a deployment (``allocated_bytes`` counts what volumes
+reserve, apart from the driver-reported ``used_bytes``;
+``storage.overprovisioning.factor`` applies to NFS and VMFS pools), so two
 concurrent allocations never over-commit a pool. :func:`release_pool` gives it back.
 Placement (:mod:`cumulo.placement`) exposes no single-disk allocation, hence this one.
 """
@@ -148,13 +149,13 @@ def claim_pool(
             update(StoragePool)
             .where(
                 StoragePool.id == pool.id,
-                StoragePool.used_bytes + size <= StoragePool.capacity_bytes * scale,
+                StoragePool.allocated_bytes + size <= StoragePool.capacity_bytes * scale,
             )
-            .values(used_bytes=StoragePool.used_bytes + size)
+            .values(allocated_bytes=StoragePool.allocated_bytes + size)
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if won:
-            session.expire(pool, ["used_bytes"])
+            session.expire(pool, ["allocated_bytes"])
             chosen: StoragePool = pool
             return chosen
     where = "the VM's cluster" if cluster_id is not None else "the zone"
@@ -178,9 +179,9 @@ def claim_on(session: Session, pool: StoragePool, size: int, factor: float) -> b
             update(StoragePool)
             .where(
                 StoragePool.id == pool.id,
-                StoragePool.used_bytes + size <= StoragePool.capacity_bytes * scale,
+                StoragePool.allocated_bytes + size <= StoragePool.capacity_bytes * scale,
             )
-            .values(used_bytes=StoragePool.used_bytes + size)
+            .values(allocated_bytes=StoragePool.allocated_bytes + size)
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
     )

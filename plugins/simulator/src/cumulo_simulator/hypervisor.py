@@ -33,6 +33,7 @@ from cumulo.sdk import (
     VmState,
     VolumeSpec,
 )
+from cumulo.sdk.hypervisor import IsoSpec
 from cumulo_simulator.hosturl import (
     HostUrlError,
     SimulatedHardware,
@@ -48,6 +49,11 @@ _ACTIVE = (VmState.STARTING, VmState.RUNNING, VmState.STOPPING, VmState.MIGRATIN
 _FIRST_CONSOLE_PORT = 5900
 _OWN_VM_MEMORY = 512 * 1024**2
 """Memory of each VM a ``vms=N`` host runs of its own."""
+ISO_PREFIX = "iso:"
+"""An ISO in a VM's CD-ROM drive is an ``attachments`` row whose volume is
+``iso:<ISO uuid>`` (the drive is one per VM: attaching another replaces it)."""
+ISO_DEVICE_ID = 3
+"""The CD-ROM's device id (4.1 puts the ISO on ``hdc``, device 3)."""
 
 
 def _sleep(behaviour: Behaviour) -> None:
@@ -297,6 +303,8 @@ class SimulatorHypervisor(HypervisorDriver):
                     port,
                 ),
             )
+            if spec.iso is not None:
+                _insert_iso(conn, spec.name, spec.iso)
         _sleep(behaviour)
         if behaviour.result == "fail":
             self._set_state(spec.name, VmState.STOPPED)
@@ -395,6 +403,36 @@ class SimulatorHypervisor(HypervisorDriver):
                 (name, volume.uuid),
             )
 
+    def attach_iso(self, host: HostRef, name: str, iso: IsoSpec) -> None:
+        """Put the ISO in the VM's drive (replacing another); the VM must be here."""
+        self._fail_if(self._begin("attach_iso", _scope(host), host.guid), "attach ISO", name)
+        with self.state.write() as conn:
+            if self._vm(conn, host, name) is None:
+                raise VmNotFound(f"VM {name} is not on simulated host {host.guid}")
+            _insert_iso(conn, name, iso)
+
+    def detach_iso(self, host: HostRef, name: str) -> None:
+        """Empty the VM's drive; an empty drive or a missing VM is fine."""
+        self._fail_if(self._begin("detach_iso", _scope(host), host.guid), "detach ISO", name)
+        with self.state.write() as conn:
+            conn.execute(
+                "DELETE FROM attachments WHERE vm_name = ? AND volume_uuid LIKE ?",
+                (name, f"{ISO_PREFIX}%"),
+            )
+
+    def attached_iso(self, name: str) -> str | None:
+        """The uuid of the ISO in VM ``name``'s drive, or ``None`` (for tests and the
+        simulator's own inspection)."""
+        row = (
+            self.state.read()
+            .execute(
+                "SELECT volume_uuid FROM attachments WHERE vm_name = ? AND volume_uuid LIKE ?",
+                (name, f"{ISO_PREFIX}%"),
+            )
+            .fetchone()
+        )
+        return str(row[0])[len(ISO_PREFIX) :] if row is not None else None
+
     def snapshot_volume(
         self, host: HostRef, volume: VolumeSpec, snapshot_name: str
     ) -> SnapshotInfo:
@@ -431,3 +469,15 @@ class SimulatorHypervisor(HypervisorDriver):
             raise VmNotFound(f"VM {name} is not on simulated host {host.guid}")
         address = urlsplit(host.connection.url).hostname or "127.0.0.1"
         return ConsoleAccess(address=address, port=int(row[0]), password=row[1])
+
+
+def _insert_iso(conn: sqlite3.Connection, name: str, iso: IsoSpec) -> None:
+    """Record ``iso`` as the only ISO in VM ``name``'s drive."""
+    conn.execute(
+        "DELETE FROM attachments WHERE vm_name = ? AND volume_uuid LIKE ?",
+        (name, f"{ISO_PREFIX}%"),
+    )
+    conn.execute(
+        "INSERT INTO attachments (vm_name, volume_uuid, device_id) VALUES (?, ?, ?)",
+        (name, f"{ISO_PREFIX}{iso.uuid}", ISO_DEVICE_ID),
+    )

@@ -15,10 +15,18 @@ real as they come: :meth:`SimulatorStorage.download_template` really fetches the
 the file under the directory, reporting progress and digests; deleting the object
 removes the file, and :meth:`~SimulatorStorage.copy_object` between two such stores
 copies it. Every other store stays simulated (an entry, no bytes).
+
+Images of the simulator itself (its built-in template) have ``simulator://`` URLs
+(``simulator://images/centos53-x86_64.vhd?size=2GiB``): the driver is their source, so
+nothing is fetched: a simulated store gets the entry, a ``file://`` store a small image
+file standing for a disk of the ``size`` option (the virtual size; default 2 GiB).
+:meth:`~SimulatorStorage.copy_to_store` (``createTemplate``) does the same for a
+simulated volume or snapshot, whose bytes the simulator never had.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -47,6 +55,8 @@ from cumulo_simulator.state import SimulatorState
 
 DEFAULT_CAPACITY = 1024**4
 DEFAULT_TEMPLATE_SIZE = 2 * 1024**3
+IMAGE_SCHEME = "simulator"
+"""The URL scheme of images the simulator produces itself (module doc)."""
 
 # scheme → (needs a server, what the path must look like, for the message)
 _PRIMARY: dict[str, tuple[bool, str]] = {
@@ -251,11 +261,7 @@ class SimulatorStorage(PrimaryStorageDriver, SecondaryStorageDriver):
             # A real directory gets real bytes, under the public-only address policy.
             return self.download_template(store, path, TemplateSource(source_url))
         self._apply("register_template", store.url)
-        option = StorageUrl.parse(source_url).query.get("size") if "://" in source_url else None
-        try:
-            size = parse_size(option) if option else DEFAULT_TEMPLATE_SIZE
-        except HostUrlError as exc:
-            raise StorageOperationFailed(f"template url option size: {exc}") from exc
+        size = _size_option(source_url, "template url")
         self._add(store.uuid, path, size, size)
         return StoredObject(path=path, size_bytes=size, physical_size_bytes=size)
 
@@ -272,6 +278,12 @@ class SimulatorStorage(PrimaryStorageDriver, SecondaryStorageDriver):
             return stored
         self._apply("register_template", store.url)
         self._attach_local(store, directory)
+        if _is_simulated_image(source.url):
+            size = _size_option(source.url, "template url")
+            stored = self._write_image(store, directory, path, size, source.url)
+            if source.progress is not None:
+                source.progress(stored.physical_size_bytes, stored.physical_size_bytes)
+            return stored
         target = _inside(directory, path)
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".download-")
@@ -320,6 +332,61 @@ class SimulatorStorage(PrimaryStorageDriver, SecondaryStorageDriver):
             progress(size, size)
         return StoredObject(path, size, size)
 
+    def copy_to_store(
+        self,
+        pool: PoolRef,
+        path: str,
+        store: StoreRef,
+        target_path: str,
+        progress: Progress | None = None,
+    ) -> StoredObject:
+        """The volume ``path`` of ``pool`` (or a snapshot the simulated hypervisor
+        took, ``snapshots/<volume>/<name>``) as an image on the store: an entry of the
+        source's size, and for a ``file://`` store a small image file standing for it."""
+        self._apply("copy_to_store", store.url)
+        size = self._source_size(pool, path)
+        directory = _local_directory(store)
+        if directory is not None:
+            self._attach_local(store, directory)
+            stored = self._write_image(store, directory, target_path, size, f"{pool.uuid}/{path}")
+        else:
+            self._add(store.uuid, target_path, size, size)
+            stored = StoredObject(target_path, size, size)
+        if progress is not None:
+            progress(stored.physical_size_bytes, stored.physical_size_bytes)
+        return stored
+
+    def _source_size(self, pool: PoolRef, path: str) -> int:
+        conn = self.state.read()
+        row = conn.execute(
+            "SELECT size FROM objects WHERE pool_uuid = ? AND path = ?", (pool.uuid, path)
+        ).fetchone()
+        if row is None:
+            row = conn.execute("SELECT size FROM snapshots WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            raise StorageOperationFailed(
+                f"{path} is neither a volume on simulated pool {pool.uuid} nor a snapshot"
+            )
+        return int(row[0])
+
+    def _write_image(
+        self, store: StoreRef, directory: Path, path: str, size: int, origin: str
+    ) -> StoredObject:
+        """A small file standing for a simulated disk of virtual size ``size``."""
+        target = _inside(directory, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        body = f"cumulo simulator image\nsource: {origin}\nvirtual size: {size}\n".encode()
+        try:
+            target.write_bytes(body)
+        except OSError as exc:
+            raise StorageOperationFailed(f"writing {target} failed: {exc}") from exc
+        self._add(store.uuid, path, size, len(body))
+        digests = {
+            "md5": hashlib.md5(body, usedforsecurity=False).hexdigest(),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        }
+        return StoredObject(path, size, len(body), digests=digests)
+
     def _attach_local(self, store: StoreRef, directory: Path) -> None:
         # addSecondaryStorage measures file:// stores itself and never attaches them
         # through a driver; record the directory with its real size on first use.
@@ -346,6 +413,20 @@ class SimulatorStorage(PrimaryStorageDriver, SecondaryStorageDriver):
         if directory is not None:
             _inside(directory, path).unlink(missing_ok=True)
         self._delete(store.uuid, path)
+
+
+def _is_simulated_image(url: str) -> bool:
+    """A ``simulator://`` image the driver produces itself (module doc)."""
+    return url.strip().lower().startswith(f"{IMAGE_SCHEME}://")
+
+
+def _size_option(url: str, what: str) -> int:
+    """The URL's ``size`` query option in bytes (default 2 GiB)."""
+    option = StorageUrl.parse(url).query.get("size") if "://" in url else None
+    try:
+        return parse_size(option) if option else DEFAULT_TEMPLATE_SIZE
+    except HostUrlError as exc:
+        raise StorageOperationFailed(f"{what} option size: {exc}") from exc
 
 
 def _local_directory(store: StoreRef) -> Path | None:

@@ -121,14 +121,14 @@ def _storage() -> Select[*tuple[Any, ...]]:
 
 
 def _storage_allocated() -> Select[*tuple[Any, ...]]:
-    # What volumes reserve; no volume exists before the compute issue, so 0 — as
-    # pool_capacity_totals reports it. Then: a sum over volumes joined here.
+    # What volumes reserve: the pools' allocated_bytes, which placement and volume
+    # claims keep (used_bytes is the driver's own figure, type 2).
     return select(
         literal(int(CapacityType.STORAGE_ALLOCATED)).label("type"),
         StoragePool.data_center_id,
         StoragePool.pod_id,
         StoragePool.cluster_id,
-        literal(0).label("used"),
+        func.coalesce(StoragePool.allocated_bytes, 0).label("used"),
         func.coalesce(StoragePool.capacity_bytes, 0).label("total"),
     ).where(*_live_shared_pools())
 

@@ -40,6 +40,7 @@ class HostFilter:
     resource_state: str | None = None
     ha_host: bool | None = None
     keyword: str | None = None
+    exclude_host_id: int | None = None
 
 
 def check_details(values: list[str] | None) -> None:
@@ -75,6 +76,8 @@ def _matching(filters: HostFilter, ha_tag: str | None) -> Select[int]:
     for column, value in equal.items():
         if value is not None:
             stmt = stmt.where(column == value)
+    if filters.exclude_host_id is not None:
+        stmt = stmt.where(Host.id != filters.exclude_host_id)
     if filters.keyword:
         stmt = stmt.where(Host.name.contains(filters.keyword, autoescape=True))
     if filters.ha_host is not None:

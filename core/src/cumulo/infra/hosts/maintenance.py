@@ -56,10 +56,14 @@ def prepare_for_maintenance(session: Session, host: Host) -> Host:
         )
     host.resource_state = ResourceState.PREPARE_FOR_MAINTENANCE.value
     session.flush()
-    # Migrating the host's VMs to the rest of the cluster happens here once VMs exist;
-    # with none to move the host is empty and enters maintenance at once.
-    host.resource_state = ResourceState.MAINTENANCE.value
-    session.flush()
+    # Running VMs are live-migrated away by the HA task (cumulo.ha.migration); the host
+    # enters Maintenance once empty, ErrorInMaintenance if a VM cannot be moved. (Imported
+    # here: the HA package builds on this one.)
+    from cumulo.ha.migration import schedule_migrations
+
+    if schedule_migrations(session, host.id) == 0:
+        host.resource_state = ResourceState.MAINTENANCE.value
+        session.flush()
     return host
 
 

@@ -61,14 +61,19 @@ def percent(used: float, total: float) -> str:
     return f"{(used / total * 100) if total else 0.0:.2f}"
 
 
-def host_fields(row: Mapping[str, Any]) -> Fields:
+def host_fields(row: Mapping[str, Any], migration_needs: tuple[int, int] | None = None) -> Fields:
     """A ``HostResponse`` from one row of :func:`cumulo.infra.hosts.host_listing.host_rows`
     (host columns plus ``zone_uuid``, ``zone_name``, ``pod_uuid``, ``pod_name``,
-    ``cluster_uuid``, ``cluster_name``, ``cluster_type``, ``host_tags``, ``ha_host``)."""
+    ``cluster_uuid``, ``cluster_name``, ``cluster_type``, ``host_tags``, ``ha_host``).
+
+    :param migration_needs: for ``listHosts virtualmachineid``: the VM's reserved CPU
+        (MHz) and memory (bytes); ``suitableformigration`` says whether this host is Up,
+        enabled and has that much free.
+    """
     cpu_total = (row["cpus"] or 0) * (row["speed"] or 0)
     memory_total = row["total_memory"]
     cpu_free = row["free_cpu"] or 0
-    return {
+    fields: Fields = {
         "id": row["uuid"],
         "name": row["name"],
         "state": row["status"],
@@ -103,6 +108,18 @@ def host_fields(row: Mapping[str, Any]) -> Fields:
         "hypervisorversion": row["hypervisor_version"],
         "hahost": bool(row["ha_host"]),
     }
+    if migration_needs is not None:
+        fields["suitableformigration"] = _can_take(row, *migration_needs)
+    return fields
+
+
+def _can_take(row: Mapping[str, Any], cpu_mhz: int, memory: int) -> bool:
+    return (
+        row["status"] == "Up"
+        and row["resource_state"] == "Enabled"
+        and (row["free_cpu"] or 0) >= cpu_mhz
+        and (row["free_memory"] or 0) >= memory
+    )
 
 
 def capacity_fields(row: Mapping[str, Any]) -> Fields:

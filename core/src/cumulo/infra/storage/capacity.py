@@ -1,6 +1,7 @@
 """Primary storage capacity totals for ``listCapacity``, set-based (DESIGN.md §3).
 
-One ``GROUP BY`` over the materialised ``capacity_bytes``/``used_bytes`` columns of
+One ``GROUP BY`` over the materialised ``capacity_bytes``, ``used_bytes`` (what the
+drivers report) and ``allocated_bytes`` (what volumes reserve) columns of
 ``storage_pool`` gives every zone's (pod's, cluster's) totals at once, however many
 pools there are; nothing asks a driver. ``listCapacity`` shows them as 4.1's capacity
 types 2 (``CAPACITY_TYPE_STORAGE``: used of total) and 3
@@ -32,7 +33,7 @@ class PoolCapacity:
     :param cluster_id: internal cluster id (``None`` unless grouped by cluster).
     :param total_bytes: the pools' capacity.
     :param used_bytes: what the storage reports as used (type 2).
-    :param allocated_bytes: what volumes reserve (type 3); 0 until volumes exist.
+    :param allocated_bytes: what volumes reserve, the pools' claims (type 3).
     """
 
     zone_id: int
@@ -72,6 +73,7 @@ def pool_capacity_totals(
             *shown,
             func.coalesce(func.sum(StoragePool.capacity_bytes), 0),
             func.coalesce(func.sum(StoragePool.used_bytes), 0),
+            func.coalesce(func.sum(StoragePool.allocated_bytes), 0),
         )
         .where(
             StoragePool.removed.is_(None),
@@ -88,6 +90,6 @@ def pool_capacity_totals(
     if cluster_id is not None:
         stmt = stmt.where(StoragePool.cluster_id == cluster_id)
     return [
-        PoolCapacity(int(zone), pod, cluster, int(total), int(used), 0)
-        for zone, pod, cluster, total, used in session.execute(stmt)
+        PoolCapacity(int(zone), pod, cluster, int(total), int(used), int(allocated))
+        for zone, pod, cluster, total, used, allocated in session.execute(stmt)
     ]

@@ -1,9 +1,13 @@
 """The ``storage_pool``, ``storage_pool_details``, ``storage_pool_tags`` and ``swift``
 tables, with CloudStack 4.1's column names.
 
-Capacity is materialised on the pool row (``capacity_bytes``, ``used_bytes``) and kept
-there by the storage services, so ``listStoragePools`` and ``listCapacity`` read it in
-the same statement as everything else (DESIGN.md §3) instead of asking a driver per row.
+Capacity is materialised on the pool row and kept there by the storage services, so
+``listStoragePools`` and ``listCapacity`` read it in the same statement as everything
+else (DESIGN.md §3) instead of asking a driver per row. Two figures, as 4.1 keeps two
+capacity types: ``used_bytes`` is what the storage driver last reported (refreshed from
+the driver, 4.1's type 2), ``allocated_bytes`` what volumes reserve on the pool (the
+claims of placement and volume allocation, 4.1's type 3). They are separate columns so
+that a refresh from the driver never overwrites the claims.
 
 4.1 keeps a pool's tags as ``storage_pool_details`` rows whose value is ``"true"``, which
 cannot tell a tag from a detail that happens to be true; here tags have their own
@@ -64,6 +68,8 @@ class StoragePool(IdentityMixin, Base):
     cluster_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("cluster.id"), index=True)
     capacity_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What volumes reserve (claims, conditional UPDATEs); never written from the driver.
+    allocated_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     host_address: Mapped[str] = mapped_column(String(255))
     user_info: Mapped[str | None] = mapped_column(String(255))
     path: Mapped[str] = mapped_column(String(255))

@@ -42,13 +42,12 @@ def pool_fields(
     pod: Pod | None,
     cluster: Cluster | None,
     tags: list[str],
-    *,
-    allocated_bytes: int = 0,
 ) -> Fields:
     """A ``StoragePoolResponse``.
 
     :param tags: the pool's tags; shown comma-joined, left out when there are none.
-    :param allocated_bytes: what volumes reserve on the pool (none exist yet).
+    ``disksizeallocated`` is what volumes reserve (``allocated_bytes``, claimed by
+    placement), ``disksizeused`` what the driver last reported.
     """
     return {
         "id": pool.uuid,
@@ -64,7 +63,7 @@ def pool_fields(
         "clusterid": cluster.uuid if cluster is not None else None,
         "clustername": cluster.name if cluster is not None else None,
         "disksizetotal": pool.capacity_bytes,
-        "disksizeallocated": allocated_bytes,
+        "disksizeallocated": pool.allocated_bytes or 0,
         "disksizeused": pool.used_bytes,
         "tags": ",".join(tags) if tags else None,
         "state": pool.status,

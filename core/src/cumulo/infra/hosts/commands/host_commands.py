@@ -3,7 +3,12 @@ reconnectHost, prepareHostForMaintenance and cancelHostMaintenance."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
 from cumulo import events
+from cumulo.db.base import Base
 from cumulo.infra.hosts import host_listing, hosts, maintenance, views
 from cumulo.infra.hosts.commands.support import (
     HOST_TAGS,
@@ -104,13 +109,9 @@ def _delete_host(call: Call) -> SuccessResult:
 
 
 def _list_hosts(call: Call) -> ListResult:
-    if call.get("virtualmachineid") is not None:
-        raise InvalidParameterValue(
-            "Invalid parameter virtualmachineid: listing hosts suitable for a VM's migration"
-            " is not supported yet"
-        )
     host_listing.check_details(call.get("details"))
     host = call.get("id")
+    migrating = _migrating_vm(call)
     rows, total = host_listing.host_rows(
         call.session,
         HostFilter(
@@ -118,17 +119,57 @@ def _list_hosts(call: Call) -> ListResult:
             name=call.get("name"),
             zone_id=id_of(zone_param(call)),
             pod_id=id_of(pod_param(call)),
-            cluster_id=id_of(cluster_param(call)),
+            cluster_id=(id_of(cluster_param(call)) if migrating is None else migrating.cluster_id),
             type=call.get("type"),
             state=call.get("state"),
             resource_state=call.get("resourcestate"),
             ha_host=call.get("hahost"),
             keyword=call.get("keyword"),
+            exclude_host_id=None if migrating is None else migrating.host_id,
         ),
         ha_tag=_ha_tag(call),
         **paging(call),
     )
-    return ListResult("host", [views.host_fields(row) for row in rows], total)
+    needs = None if migrating is None else (migrating.cpu_mhz, migrating.memory)
+    return ListResult("host", [views.host_fields(row, needs) for row in rows], total)
+
+
+@dataclass(frozen=True)
+class _MigratingVm:
+    host_id: int
+    cluster_id: int | None
+    cpu_mhz: int
+    memory: int
+
+
+def _migrating_vm(call: Call) -> _MigratingVm | None:
+    """4.1's ``listHostsForMigrationOfVM`` for ``virtualmachineid``: the VM must be
+    Running; the hosts listed are the others of its host's cluster (live migration stays
+    within a cluster), each flagged ``suitableformigration``. The compute package's
+    ``vm_instance`` is read as a table, so this package does not import it."""
+    value = call.get("virtualmachineid")
+    if value is None:
+        return None
+    vms = Base.metadata.tables["vm_instance"]
+    row = call.session.execute(
+        select(
+            vms.c.state,
+            vms.c.host_id,
+            vms.c.reserved_cpu_mhz,
+            vms.c.reserved_memory,
+            Host.cluster_id,
+        )
+        .outerjoin(Host, Host.id == vms.c.host_id)
+        .where(vms.c.uuid == str(value), vms.c.removed.is_(None))
+    ).first()
+    if row is None:
+        raise InvalidParameterValue(f"Unable to find the VM with id={value}")
+    if row.state != "Running" or row.host_id is None:
+        raise InvalidParameterValue(
+            f"virtualmachineid: VM {value} is {row.state}, not Running; only a running VM"
+            " is migrated"
+        )
+    return _MigratingVm(row.host_id, row.cluster_id, row.reserved_cpu_mhz, row.reserved_memory)
 
 
 def _host_event(call: Call, host: Host, event_type: str, what: str) -> None:

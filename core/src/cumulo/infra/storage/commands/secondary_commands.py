@@ -27,6 +27,11 @@ def _add_secondary_storage(call: Call) -> ObjectResult:
     )
     warn(call, "SECONDARY.STORAGE.ADD", added.warnings, resource_type="Host", uuid=host.uuid)
     assert zone is not None  # add_secondary_storage refuses a missing zone
+    # REQ-INIT-02: the built-in (and cross-zone) templates are queued for the new store.
+    # Imported here: the templates package builds on the infrastructure one.
+    from cumulo.templates.sync import add_zone_templates
+
+    add_zone_templates(call.services["runtime"], call.session, zone.id)
     fields = host_fields(secondary.store_row(host, zone))
     fields["disksizetotal"] = added.capacity.total_bytes
     # In HostResponse's order: the view leaves disk size out for hypervisor hosts.
