@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 
 import pytest
 
@@ -66,16 +65,15 @@ def test_pbkdf2_format_vector_and_rehash_rule() -> None:
     assert not pbkdf2.needs_rehash(fresh)
 
 
-def test_pbkdf2_check_costs_about_100_ms_of_cpu() -> None:
+def test_pbkdf2_stores_and_checks_its_work_factor() -> None:
+    # The cost of a check (~85 ms of CPU on the reference box) is set by the iteration
+    # count; a timing belongs in a benchmark, so the test pins the count instead.
     pbkdf2 = Pbkdf2Authenticator()
     stored = pbkdf2.encode("password")
-    # CPU time of this thread (hashlib runs PBKDF2 in the caller's thread), so a busy
-    # machine running other tests does not make the measure fail.
-    started = time.thread_time()
+    scheme, iterations, _salt, _hash = stored.split("$")
+    assert (scheme, int(iterations)) == ("pbkdf2_sha256", PBKDF2_ITERATIONS)
+    assert PBKDF2_ITERATIONS >= 500_000
     assert pbkdf2.authenticate("u", "password", stored)
-    spent = time.thread_time() - started
-    # ~85 ms on the 2-core reference box; the bound leaves room for slower CPUs.
-    assert spent < 0.2, f"one PBKDF2 check took {spent * 1000:.0f} ms of CPU"
 
 
 @pytest.mark.parametrize(
