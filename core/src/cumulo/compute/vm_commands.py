@@ -4,6 +4,7 @@ command tables with ``api/tools/gen_declaration.py``, then wired to
 
 from __future__ import annotations
 
+from cumulo.accounts.commands.params import ISRECURSIVE, LIST_DOMAIN, LISTALL, PAGING
 from cumulo.compute import handlers as h
 from cumulo.compute.allocation import MAX_USER_DATA_POST_BYTES
 from cumulo.compute.views import INSTANCE_GROUP_FIELDS, USER_VM_FIELDS
@@ -249,32 +250,10 @@ COMMANDS: tuple[Command, ...] = (
                 "account",
                 description="list resources by account. Must be used with the domainId parameter.",
             ),
-            Param(
-                "listall",
-                ParamType.BOOLEAN,
-                description=(
-                    "If set to false, list only resources belonging to the command's "
-                    "caller; if set to true - list resources that the caller is "
-                    "authorized to see. Default value is false"
-                ),
-            ),
-            Param(
-                "domainid",
-                ParamType.UUID,
-                description="list only resources belonging to the domain specified",
-                entity="Domain",
-            ),
-            Param(
-                "isrecursive",
-                ParamType.BOOLEAN,
-                description=(
-                    "defaults to false, but if true, lists all resources from the parent "
-                    "specified by the domainId till leaves."
-                ),
-            ),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            LISTALL,
+            LIST_DOMAIN,
+            ISRECURSIVE,
+            *PAGING,
         ),
         roles=ALL_ROLES,
         response_name="listvirtualmachinesresponse",
@@ -846,32 +825,10 @@ COMMANDS: tuple[Command, ...] = (
                 "account",
                 description="list resources by account. Must be used with the domainId parameter.",
             ),
-            Param(
-                "listall",
-                ParamType.BOOLEAN,
-                description=(
-                    "If set to false, list only resources belonging to the command's "
-                    "caller; if set to true - list resources that the caller is "
-                    "authorized to see. Default value is false"
-                ),
-            ),
-            Param(
-                "domainid",
-                ParamType.UUID,
-                description="list only resources belonging to the domain specified",
-                entity="Domain",
-            ),
-            Param(
-                "isrecursive",
-                ParamType.BOOLEAN,
-                description=(
-                    "defaults to false, but if true, lists all resources from the parent "
-                    "specified by the domainId till leaves."
-                ),
-            ),
-            Param("keyword", description="List by keyword"),
-            Param("page", ParamType.INTEGER, description=""),
-            Param("pagesize", ParamType.INTEGER, description=""),
+            LISTALL,
+            LIST_DOMAIN,
+            ISRECURSIVE,
+            *PAGING,
         ),
         roles=ALL_ROLES,
         response_name="listinstancegroupsresponse",
