@@ -63,6 +63,13 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "cumulo.placement.commands",
     "cumulo.alerts.commands",
     "cumulo.ha.commands",
+    "cumulo.network.offerings.commands",
+    "cumulo.network.networks.commands",
+    "cumulo.network.ipam.commands",
+    "cumulo.network.rules.commands",
+    "cumulo.network.security_groups.commands",
+    "cumulo.network.vpn.commands",
+    "cumulo.network.routers.commands",
 )
 
 ENV_DISABLE_AUTOLOAD = "CUMULO_DISABLE_PLUGIN_AUTOLOAD"

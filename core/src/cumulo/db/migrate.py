@@ -62,6 +62,12 @@ CORE_MODEL_MODULES = (
     "cumulo.volumes.snapshot_models",
     "cumulo.alerts.models",
     "cumulo.ha.models",
+    "cumulo.network.offerings.models",
+    "cumulo.network.networks.models",
+    "cumulo.network.rules.models",
+    "cumulo.network.security_groups.models",
+    "cumulo.network.vpn.models",
+    "cumulo.network.routers.models",
 )
 """Modules declaring the core's tables, imported before models and database are compared."""
 

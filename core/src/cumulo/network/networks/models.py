@@ -1,0 +1,1 @@
+"""Tables of networks (filled by the guest-networking work)."""

@@ -1,0 +1,1 @@
+"""Tables of offerings (filled by the guest-networking work)."""

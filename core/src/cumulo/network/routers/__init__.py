@@ -1,0 +1,1 @@
+"""Guest networking: routers."""

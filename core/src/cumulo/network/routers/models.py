@@ -1,0 +1,1 @@
+"""Tables of routers (filled by the guest-networking work)."""

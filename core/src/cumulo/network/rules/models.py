@@ -1,0 +1,1 @@
+"""Tables of rules (filled by the guest-networking work)."""

@@ -1,0 +1,1 @@
+"""Tables of security groups (filled by the guest-networking work)."""

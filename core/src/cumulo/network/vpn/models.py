@@ -1,0 +1,1 @@
+"""Tables of vpn (filled by the guest-networking work)."""
