@@ -192,6 +192,98 @@ def baseline(engine: Engine, zone_id: int, disk: bool) -> Callable[[], object]:
     return call
 
 
+def _driver_sql(engine: Engine, stmt: Any, params: dict[str, Any]) -> tuple[str, Any]:
+    """``stmt`` as the SQL text and driver arguments SQLAlchemy sends for ``params``."""
+    compiled = stmt.compile(dialect=engine.dialect)
+    values = compiled.construct_params(params)
+    if compiled.positional:
+        return str(compiled), tuple(values[name] for name in compiled.positiontup or ())
+    return str(compiled), values
+
+
+def floor(runtime: Runtime, request: PlacementRequest) -> Callable[[], object]:
+    """The floor: the decision ours makes, without cumulo's database layer — our own
+    candidate statement (hosts with their pools for a disk) and claims as the SQL text
+    SQLAlchemy sends, on a raw DBAPI connection; the candidates as the plugins' values;
+    the plugins' filters, planner, weighers and pool allocators
+    (:mod:`cumulo.placement.pipeline`); rollback. Settings and plugins are loaded once,
+    before. What any implementation of pluggable, explainable placement must do."""
+    from collections import Counter
+
+    from cumulo.placement import candidates as db
+    from cumulo.placement import pipeline
+    from cumulo.placement.service import _Run
+
+    engine = runtime.engine
+    with runtime.sessions() as session:
+        run = _Run(session, request, runtime.config_store(session))
+        disks = bool(run.ctx.disks)
+        stmt = db.candidate_statement(session, run.vm, db.FIRST_PAGE_SIZE, pools=disks)
+        session.rollback()
+    select_sql, select_args = _driver_sql(
+        engine, stmt, db.candidate_parameters(run.vm, run.need, 0)
+    )
+    claim_sql, _ = _driver_sql(engine, db._CLAIM_HOST, {"host": 0, "cpu": 0, "memory": 0})
+    pool_sql, _ = _driver_sql(engine, db._CLAIM_POOL, {"pool": 0, "size": 0, "factor": 1.0})
+    claim_host, claim_pool = _named(engine, db._CLAIM_HOST), _named(engine, db._CLAIM_POOL)
+    components, ctx, need = run.components, run.ctx, run.need
+    factor = run.storage_factor
+
+    def call() -> object:
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(select_sql, select_args)
+            hosts, seen, pools = [], set(), {}
+            for row in cursor.fetchall():
+                if row[0] not in seen:
+                    seen.add(row[0])
+                    hosts.append(db._host(row))
+                if disks and row[19] is not None:
+                    pools.setdefault(row[5], {})[row[19]] = db._pool(row[19:], factor)
+            chosen = None
+            tally: Counter[tuple[str, str, str]] = Counter()
+            survivors = pipeline.filter_hosts(hosts, components, ctx, tally)
+            for host in pipeline.iter_ordered_hosts(survivors, components, ctx, tally):
+                plan = None
+                if disks:
+                    candidates = list(pools.get(host.cluster_id, {}).values())
+                    plan = pipeline.storage_plan(
+                        host, candidates, components, ctx, pipeline.PoolTally()
+                    )
+                    if plan is None:
+                        continue
+                cursor.execute(claim_sql, claim_host(host=host.id, cpu=need.cpu_mhz,
+                                                     memory=need.memory_bytes))  # fmt: skip
+                if cursor.rowcount != 1:
+                    continue
+                if plan is not None:
+                    pool = plan[0][0]
+                    cursor.execute(pool_sql, claim_pool(pool=pool.id, size=ROOT_DISK,
+                                                        factor=pool.overprovisioning))  # fmt: skip
+                chosen = host.id
+                break
+            cursor.close()
+            connection.rollback()
+        finally:
+            connection.close()
+        return chosen
+
+    return call
+
+
+def _named(engine: Engine, stmt: Any) -> Callable[..., Any]:
+    """A function of keyword values giving the driver arguments of ``stmt``."""
+    compiled = stmt.compile(dialect=engine.dialect)
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+
+    def arguments(**values: Any) -> Any:
+        full = compiled.construct_params(values)
+        return tuple(full[name] for name in order) if order is not None else full
+
+    return arguments
+
+
 # ---- measuring -------------------------------------------------------------------------------
 
 
@@ -281,8 +373,11 @@ def main() -> None:
                     root_disk_bytes=ROOT_DISK if disk else 0,
                 )  # fmt: skip
                 a, b = ours(runtime, request), baseline(runtime.engine, zone_id, disk)
-                a(), b()  # warm: plugins loaded, settings cached, statements compiled
+                c = floor(runtime, request)
+                a(), b(), c()  # warm: plugins loaded, settings cached, statements compiled
                 statements = count_statements(runtime.engine, a)
+                lowest = interleave(c, b, args.blocks, args.decisions)
+                to_floor = interleave(a, c, args.blocks, args.decisions)
                 line = {
                     "bench": "placement",
                     "case": f"{'root_disk' if disk else 'host_only'}_{round(full * 100)}pct_full",
@@ -291,6 +386,12 @@ def main() -> None:
                     "clusters": args.clusters,
                     "full_share": full,
                     **interleave(a, b, args.blocks, args.decisions),
+                    "ms_p50_floor": lowest["ms_p50_ours"],
+                    "ms_p95_floor": lowest["ms_p95_ours"],
+                    "floor_ratio_median": lowest["ratio_median"],
+                    "floor_ratio_iqr": lowest["ratio_iqr"],
+                    "ratio_to_floor_median": to_floor["ratio_median"],
+                    "ratio_to_floor_iqr": to_floor["ratio_iqr"],
                     "sql_statements": statements,
                     "sql_statements_baseline": 4 if disk else 2,
                     "blocks": args.blocks,

@@ -28,7 +28,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
 
 
 def _deploy_args(cloud: Cloud, cs: CloudStack, name: str) -> dict[str, Any]:
-    (zone,) = cs.listZones()["zone"]
+    (zone,) = cs.listZones(name="Demo")["zone"]
     offering = next(
         o for o in cs.listServiceOfferings()["serviceoffering"] if o["name"] == "Small Instance"
     )

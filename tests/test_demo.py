@@ -97,7 +97,7 @@ def test_cs_lists_the_demo_zone_hosts_pool_and_capacity(
     first_run: FirstRun,
 ) -> None:
     cs = first_run.cs
-    (zone,) = cs.listZones()["zone"]
+    (zone,) = cs.listZones(name="Demo")["zone"]
     assert (zone["name"], zone["networktype"]) == ("Demo", "Basic")
     assert zone["securitygroupsenabled"] is True
     assert zone["allocationstate"] == "Enabled"
@@ -130,7 +130,7 @@ def test_cs_lists_the_demo_zone_hosts_pool_and_capacity(
 
 def test_cs_deploys_a_vm_from_the_builtin_template_right_away(first_run: FirstRun) -> None:
     cs = first_run.cs
-    (zone,) = cs.listZones()["zone"]
+    (zone,) = cs.listZones(name="Demo")["zone"]
     # REQ-INIT-02: the built-in template is downloaded to the zone's secondary storage.
     (template,) = cs.listTemplates(templatefilter="featured", zoneid=zone["id"])["template"]
     assert template["name"] == "CentOS 5.3(64-bit) no GUI (Simulator)"

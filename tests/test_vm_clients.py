@@ -196,7 +196,7 @@ def test_cloudmonkey_deploys_stops_starts_and_destroys_blocking_on_each_job(
 
     _configure(cloud, cloudmonkey, tmp_path)
     admin = cloud.cs()
-    (zone,) = admin.listZones()["zone"]
+    (zone,) = admin.listZones(name="Demo")["zone"]
     offering = next(
         o for o in admin.listServiceOfferings()["serviceoffering"] if o["name"] == "Small Instance"
     )
@@ -229,7 +229,7 @@ def test_cloudmonkey_reports_a_failed_job(
     # A job that fails (no host has the memory) comes back as 4.1's failed job:
     # jobstatus 2 with jobresult {errorcode, errortext}, which cloudmonkey prints.
     admin = cloud.cs()
-    (zone,) = admin.listZones()["zone"]
+    (zone,) = admin.listZones(name="Demo")["zone"]
     huge = admin.createServiceOffering(
         name="monkey-huge", displaytext="More memory than any host", cpunumber=1,
         cpuspeed=500, memory=1024 * 1024,

@@ -156,15 +156,17 @@ def _run_job(
 def test_create_and_list_storage_pool(
     api: falcon.testing.TestClient, admin_keys: Keys, cloud: dict[str, str], runtime: Runtime
 ) -> None:
-    """StoragePoolResponse fields in 4.1's order, UUID ids, capacity from the driver."""
+    """StoragePoolResponse fields in 4.1's order (then 4.2's ``scope``), UUID ids,
+    capacity from the driver."""
     pool = _pool(
         api, admin_keys, cloud, tags="ssd, fast,ssd", details=None, **{"details[0].a": "1"}
     )
     assert list(pool) == [
         "id", "zoneid", "zonename", "podid", "podname", "name", "ipaddress", "path",
         "created", "type", "clusterid", "clustername", "disksizetotal", "disksizeallocated",
-        "disksizeused", "tags", "state",
+        "disksizeused", "tags", "state", "scope",
     ]  # fmt: skip
+    assert pool["scope"] == "CLUSTER"
     assert pool["zoneid"] == cloud["zone"] and pool["clusterid"] == cloud["c1"]
     assert (pool["type"], pool["ipaddress"], pool["path"]) == (
         "NetworkFilesystem",

@@ -326,7 +326,8 @@ def test_list_costs_the_same_statements_whatever_the_page_holds(
     counted: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        counted.append(statement)
+        if not statement.startswith("BEGIN"):  # SQLite's; MariaDB begins implicitly
+            counted.append(statement)
 
     def statements_for_list() -> int:
         counted.clear()
@@ -345,7 +346,7 @@ def test_list_costs_the_same_statements_whatever_the_page_holds(
         cloud.ok(alice, "deployVirtualMachine", zoneid=zone, templateid=template,
                  serviceofferingid=offering)  # fmt: skip
     four = statements_for_list()
-    assert one == four <= 6  # authentication, the page, its NICs
+    assert one == four <= 3  # authentication, the page (with its total), its NICs
     listed = cloud.call(alice, "listVirtualMachines")
     assert listed["count"] == 4 and all(len(v["nic"]) == 1 for v in listed["virtualmachine"])
 

@@ -1,7 +1,7 @@
 """VM operations beyond start/stop over the real API on the demo zone: update,
 instance groups, change of offering, password reset and getVMPassword (decrypted
-with the key pair's private key), restore, migrate, assign; the cost of a deploy in
-statements and commits; a failed deploy undone."""
+with the key pair's private key), restore, migrate, assign; a failed deploy undone.
+(What a deploy costs in statements and commits: test_compute_deploy_path.)"""
 
 # The shared fixtures are imported from test_compute_lifecycle, then named as arguments.
 # ruff: noqa: F811
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from Crypto.Cipher import PKCS1_v1_5
 from Crypto.PublicKey import RSA
-from sqlalchemy import event, select
+from sqlalchemy import select
 from test_compute_lifecycle import (  # noqa: F401 - fixtures
     Cloud,
     Keys,
@@ -37,7 +37,6 @@ from cumulo.keypairs.models import SSHKeyPair
 from cumulo.offerings.models import ServiceOffering
 from cumulo.runtime import Runtime
 from cumulo.volumes.models import Volume
-from cumulo_api.worker import run_pending
 
 
 def _vm(runtime: Runtime, uuid: str) -> VirtualMachine:
@@ -215,49 +214,6 @@ def test_assign_moves_the_vm_and_its_counts(
         ).one()
         bob_id = session.scalars(select(Account.id).where(Account.account_name == "bob")).one()
         assert ip.state == IpState.ALLOCATED.value and ip.account_id == bob_id
-
-
-def test_a_deploy_costs_few_statements_and_three_commits(
-    runtime: Runtime, cloud: Cloud, alice: Keys, zone: str, template: str, offering: str
-) -> None:
-    """DESIGN §3: a deploy should need about 20 statements and 3 commits. Measured on
-    a warm server: the API request (authentication and the job row included) and the
-    job's handler (the worker's own claim and load excluded)."""
-    cloud.ok(alice, "deployVirtualMachine", zoneid=zone, templateid=template,
-             serviceofferingid=offering)  # fmt: skip
-    statements: list[str] = []
-    commits: list[int] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.startswith("BEGIN"):
-            statements.append(statement)
-
-    def commit(_conn: Any) -> None:
-        commits.append(len(statements))
-
-    event.listen(runtime.engine, "before_cursor_execute", count)
-    event.listen(runtime.engine, "commit", commit)
-    try:
-        answer = cloud.call(alice, "deployVirtualMachine", zoneid=zone, templateid=template,
-                            serviceofferingid=offering)  # fmt: skip
-        request = len(statements)
-        run_pending(cloud.runtime, cloud.registry)
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", count)
-        event.remove(runtime.engine, "commit", commit)
-    # The worker: look for jobs, claim one (committed), load it; then the handler; then
-    # one more look that finds nothing.
-    worker = [s for s in statements[request:] if "async_job" in s and "instance_uuid" not in s]
-    handler = len(statements) - request - (len(worker) - 1)  # the completion is the job's
-    # Request: authentication, zone, offering, template (+ its domain), the counts of
-    # the VM and its volume together (4), the VM (+ its instance name), the volume,
-    # VM.CREATE, the job row. Handler: load, placement (candidates, pools, two
-    # claims), Starting, the volume's pool, the address (2), the NIC, the drivers'
-    # targets (1) | Ready, Running, VM.START, the answer (1), the job's completion.
-    assert request <= 14, statements[:request]
-    assert handler <= 16, statements[request:]
-    assert len(commits) - 1 == 3  # request, reservation, completion (+ the worker's claim)
-    assert _vm(runtime, answer["id"]).state == "Running"
 
 
 def test_a_failed_start_is_undone(

@@ -126,9 +126,16 @@ def test_the_demo_zone_is_the_basic_wizard_with_simulated_hosts(
             (4, 2000, 16),
             (4, 3000, 8),
         ]
-        pool = _one(session, StoragePool)
+        pool = session.scalars(select(StoragePool).where(StoragePool.scope == "CLUSTER")).one()
         assert (pool.name, pool.status, pool.cluster_id) == ("Demo Primary", "Up", cluster.id)
         assert pool.capacity_bytes == 2 * 2**40
+        # Each host in the pod's subnet (REQ-POD-03), diskless: no host-local pool.
+        assert [h.private_ip_address for h in routing] == [
+            f"192.168.100.5{i}" for i in (1, 2, 3, 4)
+        ]
+        assert (
+            session.scalars(select(StoragePool.id).where(StoragePool.scope == "HOST")).all() == []
+        )
         store = session.scalars(
             select(Host).where(Host.type == HostType.SECONDARY_STORAGE.value)
         ).one()
@@ -206,3 +213,17 @@ def test_the_command_creates_the_embedded_cloud_then_finds_it_complete(
     second = CliRunner().invoke(cli, ["demo"], obj=pm)
     assert second.exit_code == 0, second.output
     assert "nothing to do" in second.output
+
+
+def test_a_demo_zone_made_before_hosts_had_addresses_is_complete(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """Demo zones made when the hosts were ``http://sim/demo-hostN``: a new run finds
+    them by name instead of adding four more hosts."""
+    ensure_demo_zone(runtime, tmp_path / "data")
+    with runtime.sessions.begin() as session:
+        for host in session.scalars(select(Host).where(Host.type == HostType.ROUTING.value)):
+            host.url = f"http://sim/{host.name}"
+    before = _counts(runtime)
+    assert ensure_demo_zone(runtime, tmp_path / "data").created == []
+    assert _counts(runtime) == before

@@ -145,7 +145,7 @@ def test_background_tasks_run_the_heartbeat_at_ping_interval(
         store = runtime.config_store(session)
         store.set(lifecycle.INTERVAL_KEY, "1")
         store.set(lifecycle.TIMEOUT_KEY, "1")
-        zone, pod = make_zone(session)
+        zone, pod = make_zone(session, cidr="10.2.0.0/16")
         host_id = add_kvm_host(session, zone, pod, "10.2.0.1").id
     FakeHypervisor.silent = {"10.2.0.1"}
     tasks = BackgroundTasks(runtime)
@@ -187,7 +187,7 @@ def test_round_statements_are_constant(runtime: Runtime, count: int) -> None:
     for 4 and 40 hosts: one SELECT, the clock, set-based UPDATEs, the owner, ONE event
     INSERT and ONE alert INSERT."""
     with runtime.sessions.begin() as session:
-        zone, pod = make_zone(session)
+        zone, pod = make_zone(session, cidr="10.2.0.0/16")
         for i in range(count):
             add_kvm_host(session, zone, pod, f"10.2.0.{i + 1}")
         session.flush()

@@ -36,7 +36,7 @@ class FakeVCenter(FakeHypervisor):
 
     def discover_cluster_hosts(self, connection: HostConnection) -> list[HostConnection]:
         return [
-            HostConnection(f"https://10.5.0.{i + 1}", connection.username, connection.password)
+            HostConnection(f"https://10.1.0.{i + 1}", connection.username, connection.password)
             for i in range(self.members)
         ]
 
@@ -79,7 +79,7 @@ def test_req_cl_03_vcenter_cluster_hosts_are_imported(runtime: Runtime) -> None:
             zone, pod = make_zone(session)
             cluster = _vmware_cluster(session, zone, pod)
             added = cluster_import.import_cluster_hosts(session, cluster, VCENTER, database_key="k")
-            assert [h.private_ip_address for h in added] == ["10.5.0.1", "10.5.0.2", "10.5.0.3"]
+            assert [h.private_ip_address for h in added] == ["10.1.0.1", "10.1.0.2", "10.1.0.3"]
             assert {h.cluster_id for h in added} == {cluster.id}
             assert {h.hypervisor_type for h in added} == {"VMware"}
             logins = session.scalars(
@@ -110,9 +110,9 @@ def test_req_cl_03_vmware_without_a_driver_is_refused(runtime: Runtime) -> None:
 def test_req_cl_04_imported_host_running_vms_refuses_the_import(runtime: Runtime) -> None:
     """REQ-CL-04: one host of the vCenter cluster runs a VM: the import is refused with
     a 431 naming it, and the caller's transaction adds no host."""
-    FakeVCenter.members, FakeVCenter.busy = 3, {"10.5.0.2"}
+    FakeVCenter.members, FakeVCenter.busy = 3, {"10.1.0.2"}
     with registered_drivers("cumulo.hypervisors", {"VMware": FakeVCenter}):
-        refused = pytest.raises(InvalidParameterValue, match=r"10\.5\.0\.2.*REQ-CL-04")
+        refused = pytest.raises(InvalidParameterValue, match=r"10\.1\.0\.2.*REQ-CL-04")
         with refused, runtime.sessions.begin() as session:
             zone, pod = make_zone(session)
             cluster = _vmware_cluster(session, zone, pod)
@@ -132,7 +132,7 @@ def test_req_host_05_add_host_refuses_a_busy_kvm_host(runtime: Runtime) -> None:
     busy = registered_drivers("cumulo.hypervisors", {"KVM": BusyKvm})
     with busy, runtime.sessions.begin() as session:
         zone, pod = make_zone(session)
-        new = hosts.NewHost("http://10.0.0.7", "root", "pw", "KVM")
+        new = hosts.NewHost("http://10.1.0.7", "root", "pw", "KVM")
         with pytest.raises(InvalidParameterValue, match=r"url.*1 VM\(s\) \(old-vm\)"):
             hosts.add_host(session, new, zone=zone, pod=pod, cluster_name="c")
 
@@ -141,7 +141,7 @@ def test_req_ps_09_xen_setup_multipath(runtime: Runtime) -> None:
     """REQ-PS-09: with xen.setup.multipath a XenServer host gets multipath enabled as it
     is added; a driver that cannot do it makes addHost a 431 naming the setting; KVM
     hosts are not concerned."""
-    new = hosts.NewHost("http://10.0.0.8", "root", "pw", "XenServer")
+    new = hosts.NewHost("http://10.1.0.8", "root", "pw", "XenServer")
     plain = registered_drivers(
         "cumulo.hypervisors", {"XenServer": FakeHypervisor, "KVM": FakeHypervisor}
     )
@@ -149,7 +149,7 @@ def test_req_ps_09_xen_setup_multipath(runtime: Runtime) -> None:
         zone, pod = make_zone(session)
         with pytest.raises(InvalidParameterValue, match=r"xen\.setup\.multipath.*REQ-PS-09"):
             hosts.add_host(session, new, zone=zone, pod=pod, cluster_name="x", multipath=True)
-        kvm = hosts.NewHost("http://10.0.0.9", "root", "pw", "KVM")
+        kvm = hosts.NewHost("http://10.1.0.9", "root", "pw", "KVM")
         hosts.add_host(session, kvm, zone=zone, pod=pod, cluster_name="k", multipath=True)
     MultipathXen.enabled = []
     capable = registered_drivers("cumulo.hypervisors", {"XenServer": MultipathXen})
@@ -157,6 +157,6 @@ def test_req_ps_09_xen_setup_multipath(runtime: Runtime) -> None:
         zone, pod = make_zone(session, "zone2")
         host = hosts.add_host(session, new, zone=zone, pod=pod, cluster_name="x2", multipath=True)
         assert MultipathXen.enabled == [host.guid]
-        other = hosts.NewHost("http://10.0.0.10", "root", "pw", "XenServer")
+        other = hosts.NewHost("http://10.1.0.10", "root", "pw", "XenServer")
         hosts.add_host(session, other, zone=zone, pod=pod, cluster_name="x2")
         assert len(MultipathXen.enabled) == 1  # setting off: not asked

@@ -40,7 +40,7 @@ def runtime(migrated_database_url: str, plugin_manager: pluggy.PluginManager) ->
 
 def _hosts(runtime: Runtime, count: int) -> list[int]:
     with runtime.sessions.begin() as session:
-        zone, pod = make_zone(session)
+        zone, pod = make_zone(session, cidr="10.2.0.0/16")
         return [add_kvm_host(session, zone, pod, f"10.2.{i // 250}.{i % 250 + 1}").id
                 for i in range(count)]  # fmt: skip
 

@@ -4,6 +4,7 @@ a zone with a pod; and the tests of the helpers themselves."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from cumulo.sdk.hypervisor import (
     HostUnreachable,
     HypervisorDriver,
     InvalidHostCredentials,
+    LocalStorage,
 )
 from cumulo.setup.seed import seed_cloud
 from cumulo.testing.fakes import registered_drivers
@@ -43,6 +45,8 @@ class FakeHypervisor(HypervisorDriver):
     silent: ClassVar[set[str]] = set()
     sizes: ClassVar[dict[str, tuple[int, int, int]]] = {}
     version: ClassVar[str] = "qemu 1.5"
+    local_storage: ClassVar[dict[str, tuple[LocalStorage, ...]]] = {}
+    """What each address reports as its own storage (none unless said)."""
 
     def connect(self, connection: HostConnection) -> HostInfo:
         address = hosts.host_address(connection.url)
@@ -59,6 +63,7 @@ class FakeHypervisor(HypervisorDriver):
             memory_bytes=memory,
             hypervisor_version=self.version,
             capabilities=("hvm",),
+            local_storage=self.local_storage.get(address, ()),
         )
 
     def disconnect(self, host: HostRef) -> None:
@@ -77,6 +82,7 @@ def fake_hypervisors(names: Sequence[str] = ("KVM", "XenServer", "Simulator")) -
     FakeHypervisor.silent = set()
     FakeHypervisor.sizes = {}
     FakeHypervisor.version = "qemu 1.5"
+    FakeHypervisor.local_storage = {}
     with registered_drivers("cumulo.hypervisors", dict.fromkeys(names, FakeHypervisor)):
         yield
 
@@ -89,20 +95,25 @@ def seeded_runtime(url: str, pm: pluggy.PluginManager) -> Runtime:
     return runtime
 
 
-def make_zone(session: Session, name: str = "zone1") -> tuple[Zone, Pod]:
-    """A basic zone with one pod."""
+def make_zone(
+    session: Session, name: str = "zone1", *, cidr: str = "10.1.0.0/24"
+) -> tuple[Zone, Pod]:
+    """A basic zone with one pod of subnet ``cidr`` (hosts added to it must be in that
+    subnet, REQ-POD-03), its system range the subnet's addresses 10 to 20."""
     zone = Zone(name=name, dns1="8.8.8.8", internal_dns1="10.0.0.2", networktype="Basic")
     session.add(zone)
     session.flush()
+    subnet = ipaddress.IPv4Network(cidr)
+    first = int(subnet.network_address)
     pod = Pod(
         name=f"{name}-pod1",
         data_center_id=zone.id,
-        gateway="10.1.0.1",
-        cidr_address="10.1.0.0",
-        cidr_size=24,
-        description="10.1.0.10-10.1.0.20",
-        reserved_start_num=10,
-        reserved_end_num=20,
+        gateway=str(subnet.network_address + 1),
+        cidr_address=str(subnet.network_address),
+        cidr_size=subnet.prefixlen,
+        description=f"{subnet.network_address + 10}-{subnet.network_address + 20}",
+        reserved_start_num=first + 10,
+        reserved_end_num=first + 20,
     )
     session.add(pod)
     session.flush()

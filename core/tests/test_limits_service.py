@@ -72,19 +72,17 @@ def test_reserve_counts_the_account_and_every_domain_above_it(cloud: Cloud) -> N
     alice, _ = cloud.account("alice", domain=emea)
     service.reserve(cloud.session, alice.id, VM, 2)
     service.reserve(cloud.session, alice.id, "user_vm")
-    for owner in (
-        {"account": alice.id},
-        {"domain": emea.id},
-        {"domain": sales.id},
-        {"domain": cloud.root.id},
-    ):
+    for owner in ({"account": alice.id}, {"domain": emea.id}, {"domain": sales.id}):
         assert _count(cloud.session, VM, **owner) == 3
+    # ROOT keeps no running count: every reservation would wait on its row.
+    assert _count(cloud.session, VM, domain=cloud.root.id) is None
     service.release(cloud.session, alice.id, VM, 2)
     assert _count(cloud.session, VM, account=alice.id) == 1
-    assert _count(cloud.session, VM, domain=cloud.root.id) == 1
+    assert _count(cloud.session, VM, domain=emea.id) == 1
     service.release(cloud.session, alice.id, VM, 5)  # never below zero
     assert _count(cloud.session, VM, domain=sales.id) == 0
     assert _count(cloud.session, ResourceType.VOLUME, account=alice.id) is None  # untouched
+    assert _count(cloud.session, VM, domain=cloud.root.id) is None
 
 
 def test_account_default_limit_comes_from_max_account_settings(cloud: Cloud) -> None:
@@ -106,7 +104,6 @@ def test_explicit_account_limit_wins_and_failures_change_nothing(cloud: Cloud) -
     with pytest.raises(AccountLimitExceeded, match="'volume'"):
         service.reserve(cloud.session, alice.id, ResourceType.VOLUME)
     assert _count(cloud.session, ResourceType.VOLUME, account=alice.id) == 2
-    assert _count(cloud.session, ResourceType.VOLUME, domain=cloud.root.id) == 2
 
 
 def test_domain_limits_apply_to_every_account_below_and_undo_partial_increments(
@@ -146,7 +143,21 @@ def test_root_admins_are_unlimited_but_counted(cloud: Cloud) -> None:
     admin_account = cloud.admin.account_id
     service.reserve(cloud.session, admin_account, VM, 50)
     assert _count(cloud.session, VM, account=admin_account) == 50
-    assert _count(cloud.session, VM, domain=cloud.root.id) == 50
+    assert _count(cloud.session, VM, domain=cloud.root.id) is None  # ROOT: by aggregate
+
+
+def test_root_is_counted_by_aggregate_when_asked(cloud: Cloud) -> None:
+    """ROOT's count is what updateResourceCount sums from its accounts (recount),
+    never a row that every reservation updates."""
+    sales = cloud.domain("Sales")
+    alice, _ = cloud.account("alice", domain=sales)
+    bob, _ = cloud.account("bob")
+    service.reserve(cloud.session, alice.id, ResourceType.VPC, 2)  # VPC: no counter
+    service.reserve(cloud.session, bob.id, ResourceType.VPC, 3)
+    (total,) = recount.recount(cloud.session, cloud.root, types=(ResourceType.VPC,))
+    assert (total.count, total.domain) == (5, cloud.root)
+    assert _count(cloud.session, ResourceType.VPC, domain=cloud.root.id) is None
+    assert _count(cloud.session, ResourceType.VPC, domain=sales.id) == 2
 
 
 def test_bad_arguments(cloud: Cloud) -> None:
@@ -165,11 +176,24 @@ def test_a_reserve_costs_a_handful_of_statements_once_rows_exist(cloud: Cloud) -
     service.reserve(cloud.session, alice.id, VM)  # creates the count rows
     with count_statements(cloud.session) as statements:
         service.reserve(cloud.session, alice.id, VM)
-    # account+limits+defaults, domain chain, one UPDATE of every count row, the check.
+    # The account, the UPDATEs of the domains' and of the account's count rows, the
+    # read-back of counts and limits (the check).
     assert len(statements) == 4, statements
     with count_statements(cloud.session) as statements:
         service.release(cloud.session, alice.id, VM)
-    assert len(statements) == 2, statements
+    assert len(statements) == 3, statements
+    # In ROOT, or one level below it (the domain's row in the same UPDATE): one fewer.
+    bob, _ = cloud.account("bob")
+    carol, _ = cloud.account("carol", domain=sales)
+    for owner in (bob, carol):
+        service.reserve(cloud.session, owner.id, VM)
+        with count_statements(cloud.session) as statements:
+            service.reserve(cloud.session, owner.id, VM)
+        assert len(statements) == 3, statements
+        with count_statements(cloud.session) as statements:
+            service.release(cloud.session, owner.id, VM)
+        assert len(statements) == 2, statements
+    assert _count(cloud.session, VM, account=carol.id) == 1
     # A VM and its volumes: the same four statements for two types (rows existing).
     service.reserve(cloud.session, alice.id, ResourceType.VOLUME)
     service.release(cloud.session, alice.id, ResourceType.VOLUME)
@@ -257,12 +281,13 @@ def test_two_sessions_cannot_both_pass_a_limit_of_one(sessions: sessionmaker[Ses
     assert outcome == {"first": "passed", "second": "refused"}
     with sessions() as session:
         assert _count(session, VM, account=alice) == 1
-        assert _count(session, VM, domain=root) == 1
+        assert _count(session, VM, domain=root) is None
 
 
 def test_many_concurrent_reserves_pass_exactly_the_limit(sessions: sessionmaker[Session]) -> None:
     """Eight sessions race (from a barrier) on a fresh account with a limit of 3, whose
-    count rows do not exist yet: exactly three pass, one row per owner is created."""
+    count row does not exist yet: exactly three pass, one row is created (ROOT keeps
+    none)."""
     alice, root = _committed_cloud(sessions, limit=3)
     barrier = threading.Barrier(8)
     results: list[str] = []
@@ -290,11 +315,11 @@ def test_many_concurrent_reserves_pass_exactly_the_limit(sessions: sessionmaker[
     assert sorted(results) == ["passed"] * 3 + ["refused"] * 5
     with sessions() as session:
         assert _count(session, VM, account=alice) == 3
-        assert _count(session, VM, domain=root) == 3
+        assert _count(session, VM, domain=root) is None
         rows = session.scalar(
             select(func.count()).select_from(ResourceCount).where(ResourceCount.type == VM.label)
         )
-        assert rows == 2
+        assert rows == 1
 
 
 # ---- limits admin and recount ------------------------------------------------------

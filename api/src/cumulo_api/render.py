@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import orjson
 
+from cumulo.db.listing import Prepared
 from cumulo.sdk.api import (
     Command,
     ListResult,
@@ -69,9 +70,10 @@ _PLAIN = frozenset({str, int, bool, float})
 
 def prepare(value: Any) -> Any:
     """``value`` as JSON-ready data: ``None`` fields and items dropped, dates formatted
-    4.1's way, enums as their values, tuples as lists; everything else unchanged."""
+    4.1's way, enums as their values, tuples as lists; everything else unchanged.
+    :class:`~cumulo.db.listing.Prepared` fields are that already and pass as they are."""
     kind = type(value)
-    if kind in _PLAIN:
+    if kind in _PLAIN or kind is Prepared:
         return value
     if kind is dict or isinstance(value, Mapping):
         return {

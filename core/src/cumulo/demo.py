@@ -1,4 +1,6 @@
-"""``cumulo demo``: a basic zone of simulated hosts, ready for virtual machines.
+"""``cumulo demo``: a basic zone of simulated hosts, ready for virtual machines, and
+(:func:`ensure_demo_zones`) the advanced zone ``Demo Advanced`` for isolated networks
+(:mod:`cumulo.network.networks.demo`).
 
 What it builds is what an operator gets by walking the seed's basic-zone wizard
 (REQUIREMENTS §13.4) with the security-group offering, named ``Demo``:
@@ -9,7 +11,10 @@ What it builds is what an operator gets by walking the seed's basic-zone wizard
 - pod ``Demo Pod`` (``192.168.100.0/24``, system range ``.10``-``.49``) and the guest
   range ``.100``-``.199`` in the same subnet (one NIC, REQ-ZONE-07);
 - cluster ``Demo Cluster`` of hypervisor ``Simulator`` holding four hosts of different
-  sizes (their hardware is in the simulator URL, plugins/simulator/README.md);
+  sizes (their hardware is in the simulator URL, plugins/simulator/README.md), at
+  ``192.168.100.51``-``.54`` in the pod's subnet (REQ-POD-03); they are diskless
+  (``localstorage=0``): the zone uses shared storage only, so it has no host-local
+  pools (REQ-PS-06) and ``listStoragePools`` shows its one primary storage;
 - primary storage ``Demo Primary`` (a 2 TiB simulated NFS pool) and secondary storage
   in a local directory (``file:///<data dir>/secondary``);
 - the built-in templates of the zone's hypervisor on that store (REQ-INIT-02): the
@@ -38,9 +43,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import click
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cumulo.auth.identity import principal_by_user_id
@@ -64,7 +70,7 @@ from cumulo.infra.models import (
 from cumulo.infra.storage import pools, secondary
 from cumulo.infra.storage.commands import COMMANDS as STORAGE_COMMANDS
 from cumulo.infra.storage.commands.support import warn
-from cumulo.infra.storage.models import StoragePool
+from cumulo.infra.storage.models import PoolScope, StoragePool
 from cumulo.runtime import Runtime
 from cumulo.sdk.api import Call, Command
 from cumulo.sdk.errors import CloudError, InternalError
@@ -80,12 +86,14 @@ PRIMARY_URL = "nfs://demo.simulator/export/primary?capacity=2TiB"
 TRAFFIC = ("Management", "Guest", "Storage")
 PROVIDERS = ("VirtualRouter", "SecurityGroupProvider")
 HOST_URLS = (
-    "http://sim/demo-host1?sockets=2&cpus=16&speed=2400&memory=64GiB",
-    "http://sim/demo-host2?sockets=2&cpus=8&speed=2400&memory=32GiB",
-    "http://sim/demo-host3?sockets=1&cpus=4&speed=2000&memory=16GiB",
-    "http://sim/demo-host4?sockets=1&cpus=4&speed=3000&memory=8GiB",
+    "http://192.168.100.51/demo-host1?sockets=2&cpus=16&speed=2400&memory=64GiB&localstorage=0",
+    "http://192.168.100.52/demo-host2?sockets=2&cpus=8&speed=2400&memory=32GiB&localstorage=0",
+    "http://192.168.100.53/demo-host3?sockets=1&cpus=4&speed=2000&memory=16GiB&localstorage=0",
+    "http://192.168.100.54/demo-host4?sockets=1&cpus=4&speed=3000&memory=8GiB&localstorage=0",
 )
-"""The demo hosts: one big, one medium, two small (different speeds)."""
+"""The demo hosts: one big, one medium, two small (different speeds), diskless, at
+addresses of the pod's subnet outside its system and guest ranges; the simulator names
+each after the URL's last path segment."""
 SECONDARY_DIR = "secondary"
 """The secondary storage directory, under the data directory."""
 
@@ -269,7 +277,11 @@ class _Builder:
     def host(self, url: str) -> None:
         with self.step("addHost") as call:
             session = call.session
-            if _live(session, Host, Host.cluster_id == self.cluster_id, Host.url == url):
+            # By URL, or by name: a demo zone made before the hosts had addresses
+            # (http://sim/demo-host1) already has them.
+            name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+            same = or_(Host.url == url, Host.name == name)
+            if _live(session, Host, Host.cluster_id == self.cluster_id, same):
                 return
             host = hosts.add_host(
                 session,
@@ -289,7 +301,8 @@ class _Builder:
     def primary(self) -> None:
         with self.step("createStoragePool") as call:
             session = call.session
-            if _live(session, StoragePool, StoragePool.cluster_id == self.cluster_id):
+            shared = StoragePool.scope == PoolScope.CLUSTER.value
+            if _live(session, StoragePool, StoragePool.cluster_id == self.cluster_id, shared):
                 return
             change = pools.create_pool(
                 session,
@@ -405,6 +418,24 @@ def ensure_demo_zone(runtime: Runtime, data_dir: Path, *, msid: int | None = Non
     return builder.outcome
 
 
+def ensure_demo_zones(runtime: Runtime, data_dir: Path, *, msid: int | None = None) -> DemoOutcome:
+    """:func:`ensure_demo_zone`, then the advanced zone ``Demo Advanced``
+    (:mod:`cumulo.network.networks.demo`): isolated networks, a virtual router, public
+    addresses and port forwarding to try. Its lines follow the basic zone's.
+
+    :raises DemoError: either zone cannot be made (one line).
+    """
+    from cumulo.network.networks.demo import AdvancedDemoError, ensure_advanced_demo_zone
+
+    outcome = ensure_demo_zone(runtime, data_dir, msid=msid)
+    try:
+        _, lines = ensure_advanced_demo_zone(runtime, data_dir, msid=msid)
+    except AdvancedDemoError as exc:
+        raise DemoError(str(exc)) from exc
+    outcome.created.extend(lines)
+    return outcome
+
+
 def report(outcome: DemoOutcome) -> None:
     """Tell the operator what :func:`ensure_demo_zone` did."""
     if not outcome.created:
@@ -424,7 +455,8 @@ def report(outcome: DemoOutcome) -> None:
 )
 @click.pass_context
 def demo(ctx: click.Context, data_dir: Path | None) -> None:
-    """Create the basic zone "Demo" of simulated hosts with its storage (idempotent).
+    """Create the basic zone "Demo" and the advanced zone "Demo Advanced" of simulated
+    hosts with their storage (idempotent).
 
     Uses the deployment of CUMULO_CONF_DIR; without a db.properties there, creates the
     embedded one first, as 'cumulo embedded' does."""
@@ -446,7 +478,7 @@ def demo(ctx: click.Context, data_dir: Path | None) -> None:
         # Hosts are discovered in this process: their simulated hardware must land in
         # the state file the server's processes read.
         use_simulator_state(home)
-        report(ensure_demo_zone(runtime, data_dir or home))
+        report(ensure_demo_zones(runtime, data_dir or home))
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

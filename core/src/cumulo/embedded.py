@@ -200,12 +200,12 @@ def add_demo_zone(
     :param msid: the management server the demo hosts are connected to.
     :raises click.ClickException: a step of the demo failed (one line).
     """
-    from cumulo.demo import DemoError, ensure_demo_zone, report
+    from cumulo.demo import DemoError, ensure_demo_zones, report
     from cumulo.runtime import Runtime
 
     runtime = Runtime.from_conf(deployment.conf_dir, management_key=management_key, pm=pm)
     try:
-        report(ensure_demo_zone(runtime, deployment.data_dir, msid=msid))
+        report(ensure_demo_zones(runtime, deployment.data_dir, msid=msid))
     except DemoError as exc:
         raise click.ClickException(f"{exc} (fix it, then run 'cumulo demo')") from None
     finally:

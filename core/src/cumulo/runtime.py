@@ -67,6 +67,11 @@ class Runtime:
     def __post_init__(self) -> None:
         # Events recorded in this process's sessions reach observers after commit.
         events.install(self.sessions, self.pm)
+        # Code holding only a session (the network orchestrator calling providers that
+        # start router system VMs) finds the runtime there: session.info["runtime"].
+        info = dict(self.sessions.kw.get("info") or {})
+        info["runtime"] = self
+        self.sessions.configure(info=info)
 
     @classmethod
     def for_url(

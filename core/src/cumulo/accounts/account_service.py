@@ -45,6 +45,7 @@ from cumulo.accounts.validation import (
     optional_network_domain,
 )
 from cumulo.db.base import utcnow
+from cumulo.keypairs.cleanup import delete_key_pairs_of
 from cumulo.sdk.api import CallContext
 from cumulo.sdk.errors import InvalidParameterValue, PermissionDenied
 
@@ -270,7 +271,8 @@ def update_account(
 
 
 def delete_account(ctx: CallContext, session: Session, account: Account) -> None:
-    """Delete ``account`` and its users (soft: ``removed`` is set).
+    """Delete ``account`` and its users (soft: ``removed`` is set) and its SSH key
+    pairs (:mod:`cumulo.keypairs.cleanup`).
 
     An account already deleted is a success, as in 4.1.
 
@@ -294,6 +296,7 @@ def delete_account(ctx: CallContext, session: Session, account: Account) -> None
     for loaded in list(session.identity_map.values()):
         if isinstance(loaded, User) and loaded.account_id == account.id:
             session.expire(loaded)
+    delete_key_pairs_of(session, [account.id])
     account.removed = now
     session.flush()
     _record(session, ctx, audit.ACCOUNT_DELETE, "deleting account", account)

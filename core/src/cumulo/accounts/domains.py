@@ -25,6 +25,7 @@ from cumulo.accounts.models import Account, Domain, DomainState, User
 from cumulo.accounts.validation import check_network_domain, optional_network_domain
 from cumulo.db.base import utcnow
 from cumulo.db.listing import fetch_page
+from cumulo.keypairs.cleanup import delete_key_pairs_of
 from cumulo.sdk.api import CallContext
 from cumulo.sdk.errors import InvalidParameterValue, PermissionDenied, ResourceInUse
 
@@ -155,7 +156,8 @@ def update_domain(
 
 
 def delete_domain(ctx: CallContext, session: Session, domain: Domain, *, cleanup: bool) -> None:
-    """Delete ``domain``; with ``cleanup`` its subdomains, accounts and users too.
+    """Delete ``domain``; with ``cleanup`` its subdomains, accounts and users too (and
+    the accounts' SSH key pairs).
 
     Without ``cleanup`` a domain that still has accounts or subdomains is refused.
 
@@ -178,8 +180,9 @@ def delete_domain(ctx: CallContext, session: Session, domain: Domain, *, cleanup
     now = utcnow()
     in_subtree = Account.domain_id.in_(select(Domain.id).where(subtree, Domain.removed.is_(None)))
     live_accounts = select(Account.id).where(Account.removed.is_(None), in_subtree)
-    # Set-based: four statements whatever the size of the subtree. MySQL refuses a
+    # Set-based: five statements whatever the size of the subtree. MySQL refuses a
     # subquery on the table being updated, hence no "id IN (SELECT id FROM account ...)".
+    delete_key_pairs_of(session, live_accounts)
     session.execute(
         update(User)
         .where(User.removed.is_(None), User.account_id.in_(live_accounts))

@@ -1,5 +1,6 @@
 """API commands of this package, contributed through ``cumulo_api_commands``:
-4.1's ``listAlerts`` (root and resource admins)."""
+4.1's ``listAlerts`` (root and resource admins); and the capacity alert settings
+(:mod:`cumulo.alerts.settings`), through ``cumulo_configuration_keys``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 from cumulo import hookimpl
 from cumulo.alerts import service
+from cumulo.alerts.settings import ALERT_KEYS
 from cumulo.db.listing import DEFAULT_PAGE_SIZE
+from cumulo.sdk import ConfigKey
 from cumulo.sdk.api import Call, Command, Fields, ListResult, Param, ParamType, Role
 
 ALERT_FIELDS = ("id", "type", "description", "sent")
@@ -55,3 +58,9 @@ LIST_ALERTS = Command(
 def cumulo_api_commands() -> list[Command]:
     """``listAlerts``."""
     return [LIST_ALERTS]
+
+
+@hookimpl
+def cumulo_configuration_keys() -> list[ConfigKey]:
+    """``capacity.check.period`` and the capacity notification thresholds."""
+    return list(ALERT_KEYS)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cumulo.compute.models import VirtualMachine, VmState
+from cumulo.compute.models import VirtualMachine, VmState, VmType
 
 # A destroyed VM, one whose deploy failed, and one being expunged count no more.
 _NOT_COUNTED_VMS = (VmState.DESTROYED.value, VmState.ERROR.value, VmState.EXPUNGING.value)
@@ -23,6 +23,7 @@ def count_vms(session: Session, account_ids: Sequence[int]) -> dict[int, int]:
         .where(
             VirtualMachine.account_id.in_(account_ids),
             VirtualMachine.removed.is_(None),
+            VirtualMachine.type == VmType.USER.value,  # routers count against no limit
             VirtualMachine.state.not_in(_NOT_COUNTED_VMS),
         )
         .group_by(VirtualMachine.account_id)

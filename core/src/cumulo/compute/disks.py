@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, cast
 
-from sqlalchemy import Table, and_, bindparam, case, select, update
+from sqlalchemy import Table, and_, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from cumulo.compute.hypervisors import HostTarget
 from cumulo.compute.models import VirtualMachine
-from cumulo.db.base import utcnow
+from cumulo.db.base import new_uuid, utcnow
 from cumulo.infra.hosts.connection import reveal
 from cumulo.infra.hosts.models import Host, HostDetail
 from cumulo.infra.storage.drivers import primary_driver
@@ -36,6 +37,7 @@ from cumulo.sdk.errors import ResourceUnavailable
 from cumulo.sdk.hypervisor import HostConnection, HostRef, VolumeSpec
 from cumulo.sdk.storage import PoolRef, StorageError, StoredObject
 from cumulo.volumes.models import Volume, VolumeState, VolumeType
+from cumulo.volumes.pools import pool_hosts
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,72 @@ def allocate_volumes(
     return volumes
 
 
+_VOLUMES = cast(Table, Volume.__table__)
+_INSERT_VOLUMES = insert(_VOLUMES)
+
+
+def insert_volumes(
+    session: Session,
+    vm_id: int,
+    account_id: int,
+    domain_id: int,
+    zone_id: int,
+    disks: Sequence[DiskRequest],
+) -> None:
+    """:func:`allocate_volumes` for a deploy that wrote its VM row with Core: the same
+    rows, in ONE statement (a multi-row ``INSERT``)."""
+    now = utcnow()
+    rows = []
+    data_device = 1
+    for disk in disks:
+        if disk.volume_type is VolumeType.ROOT:
+            name, device = f"ROOT-{vm_id}", 0
+        else:
+            name, device = f"DATA-{vm_id}", data_device
+            data_device += 1
+        rows.append(
+            {
+                "uuid": new_uuid(),
+                "name": name,
+                "account_id": account_id,
+                "domain_id": domain_id,
+                "data_center_id": zone_id,
+                "instance_id": vm_id,
+                "device_id": device,
+                "volume_type": disk.volume_type.value,
+                "state": VolumeState.ALLOCATED.value,
+                "size": disk.size,
+                "disk_offering_id": disk.disk_offering_id,
+                "template_id": disk.template_id,
+                "format": disk.format,
+                "attached": now,
+                "created": now,
+            }
+        )
+    connection = session.connection()
+    if len(rows) == 1:
+        connection.execute(_INSERT_VOLUMES, rows[0])
+    else:  # one multi-row statement, not one per volume
+        connection.execute(insert(_VOLUMES).values(rows))
+
+
+_ASSIGN_POOLS = (
+    update(_VOLUMES)
+    .where(
+        _VOLUMES.c.instance_id == bindparam("vm_id"),
+        _VOLUMES.c.pool_id.is_(None),
+        _VOLUMES.c.removed.is_(None),
+    )
+    .values(
+        pool_id=case(
+            (_VOLUMES.c.volume_type == VolumeType.ROOT.value, bindparam("root_pool")),
+            else_=bindparam("data_pool"),
+        ),
+        pod_id=bindparam("pod"),
+    )
+)
+
+
 def assign_pools(
     session: Session, vm_id: int, pod_id: int, root_pool_id: int | None, data_pool_id: int | None
 ) -> None:
@@ -89,17 +157,14 @@ def assign_pools(
     statement; volumes already created keep theirs)."""
     if root_pool_id is None and data_pool_id is None:
         return
-    session.execute(
-        update(Volume)
-        .where(Volume.instance_id == vm_id, Volume.pool_id.is_(None), Volume.removed.is_(None))
-        .values(
-            pool_id=case(
-                (Volume.volume_type == VolumeType.ROOT.value, root_pool_id),
-                else_=data_pool_id if data_pool_id is not None else root_pool_id,
-            ),
-            pod_id=pod_id,
-        )
-        .execution_options(synchronize_session=False)
+    session.connection().execute(
+        _ASSIGN_POOLS,
+        {
+            "vm_id": vm_id,
+            "root_pool": root_pool_id,
+            "data_pool": data_pool_id if data_pool_id is not None else root_pool_id,
+            "pod": pod_id,
+        },
     )
 
 
@@ -133,13 +198,15 @@ class DiskTarget:
 
 
 def disk_targets(session: Session, vm_id: int) -> list[DiskTarget]:
-    """The VM's live volumes with their pools, ROOT first (one statement)."""
+    """The VM's live volumes with their pools, ROOT first (two statements: the volumes
+    and pools, then the hosts that reach the pools)."""
     rows = session.execute(
         select(Volume, StoragePool)
         .join(StoragePool, StoragePool.id == Volume.pool_id)
         .where(Volume.instance_id == vm_id, Volume.removed.is_(None))
         .order_by(Volume.device_id)
     ).all()
+    hosts = pool_hosts(session, [pool for _, pool in rows]) if rows else {}
     return [
         DiskTarget(
             volume.id,
@@ -149,7 +216,7 @@ def disk_targets(session: Session, vm_id: int) -> list[DiskTarget]:
             volume.size,
             volume.path,
             pool.id,
-            PoolRef(pool.uuid, pool_url(pool)),
+            PoolRef(pool.uuid, pool_url(pool), hosts=hosts[pool.id]),
             volume.template_id,
         )
         for volume, pool in rows
@@ -166,7 +233,9 @@ def start_targets(
 
     :raises ResourceUnavailable: the host is gone (534).
     """
-    volume = and_(Volume.instance_id == vm_id, Volume.removed.is_(None))
+    # Host.id repeats the WHERE: the volumes belong with the host row (a row per
+    # detail and volume), which SQLAlchemy's cartesian-product check wants to see.
+    volume = and_(Volume.instance_id == vm_id, Volume.removed.is_(None), Host.id == host_id)
     rows = session.execute(
         select(Host, HostDetail.name, HostDetail.value, Volume, StoragePool)
         .select_from(Host)
@@ -206,12 +275,34 @@ def start_targets(
             found.size,
             found.path,
             pool.id,
-            PoolRef(pool.uuid, pool_url(pool)),
+            pool_ref_for_start(pool.uuid, pool_url(pool), connection),
             found.template_id,
         )
         for found, pool in sorted(volumes.values(), key=lambda pair: pair[0].device_id or 0)
     ]
     return target, disks
+
+
+def pool_ref_for_start(uuid: str, url: str, connection: HostConnection) -> PoolRef:
+    """A pool as the storage driver sees it during a start: reached through the host
+    the VM starts on, with that host's credentials (already decrypted for the start):
+    a driver that reaches storage through the host's manager (VMware: vCenter, from a
+    job worker that may not have logged in yet) needs them to create the volumes."""
+    return PoolRef(uuid, url, hosts=(connection,))
+
+
+class _PoolColumns(Protocol):
+    @property
+    def pool_type(self) -> str: ...
+    @property
+    def host_address(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+
+def pool_url_of(pool: _PoolColumns) -> str:
+    """:func:`cumulo.infra.storage.pools.pool_url` of a pool read as plain values."""
+    return pool_url(cast(StoragePool, pool))
 
 
 def create_on_storage(
@@ -252,23 +343,27 @@ def create_on_storage(
     return done
 
 
+_MARK_READY = (
+    update(_VOLUMES)
+    .where(_VOLUMES.c.id == bindparam("_id"))
+    .values(
+        path=bindparam("_path"),
+        size=bindparam("_size"),
+        state=VolumeState.READY.value,
+        update_time=bindparam("_now"),
+    )
+)
+
+
 def mark_ready(session: Session, disks: Sequence[DiskTarget]) -> None:
     """Record the created volumes' paths and sizes, ``Ready`` (one ``executemany``)."""
     if not disks:
         return
-    table = Volume.__table__
-    assert isinstance(table, Table)
+    now = utcnow()
     # A Core executemany: the ORM's bulk UPDATE would want primary keys by name.
     session.connection().execute(
-        update(table)
-        .where(table.c.id == bindparam("_id"))
-        .values(
-            path=bindparam("_path"),
-            size=bindparam("_size"),
-            state=VolumeState.READY.value,
-            update_time=utcnow(),
-        ),
-        [{"_id": d.volume_id, "_path": d.path, "_size": d.size} for d in disks],
+        _MARK_READY,
+        [{"_id": d.volume_id, "_path": d.path, "_size": d.size, "_now": now} for d in disks],
     )
 
 

@@ -36,6 +36,7 @@ from cumulo.compute.settings import EXPUNGE_DELAY
 from cumulo.compute.states import VmEvent
 from cumulo.db.base import utcnow
 from cumulo.jobs import lease
+from cumulo.network.nics import release_from_providers
 from cumulo.placement import service as placement
 from cumulo.runtime import Runtime
 from cumulo.sdk.errors import CloudError
@@ -167,7 +168,16 @@ def expunge_vm(runtime: Runtime, vm: VirtualMachine) -> bool:
     hypervisor = vm.hypervisor_type or (target.hypervisor_type if target else "")
     for failure in delete_from_storage(hypervisor, doomed):
         log.warning("expunge of %s: %s", vm.uuid, failure)
+    # The network providers stop serving its NICs (best effort; commits on its own).
+    with runtime.sessions() as session:
+        release_from_providers(session, vm.id)
     _finish(runtime, vm, doomed)
+    # Rules naming its groups no longer cover its address (no-op for a VM in no group).
+    from cumulo.network.security_groups.membership import refresh
+
+    with runtime.sessions() as session:
+        refresh(session, runtime, vm.id)
+        session.commit()
     return True
 
 

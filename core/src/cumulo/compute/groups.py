@@ -8,13 +8,14 @@ soft-deletes it and takes its VMs out of it; the VMs stay.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Row, Select, delete, exists, select
 from sqlalchemy.orm import Session
 
 from cumulo.accounts.models import Account, Domain
-from cumulo.compute.models import InstanceGroup, InstanceGroupVmMap, VirtualMachine
+from cumulo.compute.models import InstanceGroup, InstanceGroupVmMap
 from cumulo.compute.owners import Owner
 from cumulo.db.base import utcnow
 from cumulo.db.listing import DEFAULT_PAGE_SIZE, fetch_rows
@@ -72,7 +73,28 @@ def delete_group(session: Session, group: InstanceGroup) -> None:
     session.flush()
 
 
-def join_by_name(session: Session, vm: VirtualMachine, name: str | None) -> None:
+class VmOwned(Protocol):
+    """What joining a group reads of a VM (a :class:`VirtualMachine` or a
+    :class:`VmRef`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def domain_id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class VmRef:
+    """A VM by its ids (a deploy writes its row with Core and has no ORM object)."""
+
+    id: int
+    account_id: int
+    domain_id: int
+
+
+def join_by_name(session: Session, vm: VmOwned, name: str | None) -> None:
     """Put ``vm`` in its account's group ``name`` (created if missing), leaving any
     group it was in; ``None`` or ``""`` only leaves (4.1 ``addInstanceToGroup``)."""
     session.execute(delete(InstanceGroupVmMap).where(InstanceGroupVmMap.instance_id == vm.id))

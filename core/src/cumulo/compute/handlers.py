@@ -17,8 +17,8 @@ from cumulo.accounts.commands.support import max_page_size
 from cumulo.accounts.lookup import find_domain
 from cumulo.accounts.models import Account, Domain
 from cumulo.compute import groups, lifecycle, operations
-from cumulo.compute.allocation import GB, allocate
-from cumulo.compute.deployment import load_deployment
+from cumulo.compute.allocation import allocate
+from cumulo.compute.deployment import answer_row, load_deployment
 from cumulo.compute.listing import VmFilter, list_vms, vm_row
 from cumulo.compute.lookup import find_group, find_vm
 from cumulo.compute.models import InstanceGroup, VirtualMachine
@@ -28,7 +28,7 @@ from cumulo.compute.views import group_fields, vm_fields
 from cumulo.infra.hosts.lookup import find_host
 from cumulo.infra.lookup import find_pod, find_zone
 from cumulo.infra.storage.lookup import find_pool
-from cumulo.offerings.lookup import disk_offering_for
+from cumulo.network.security_groups import membership as security_groups
 from cumulo.offerings.models import ServiceOffering
 from cumulo.sdk.api import Call, ListResult, ObjectResult, Role, SuccessResult
 from cumulo.sdk.errors import InvalidParameterValue, PermissionDenied
@@ -59,33 +59,27 @@ def deploy_create(call: Call) -> tuple[str, str]:
     """4.1 ``DeployVMCmd.create()``: validate and allocate (in the request)."""
     method = str(call.services.get("http_method", "GET"))
     choice = allocate(call, http_method=method)
-    return "VirtualMachine", choice.vm.uuid
+    return "VirtualMachine", choice.vm_uuid
 
 
 def deploy(call: Call) -> ObjectResult:
     """4.1 ``DeployVMCmd.execute()``: start the allocated VM unless ``startvm=false``.
 
     The create step checked the caller against everything the VM uses; the job reads
-    the VM it made, its offering and its template's download in one statement.
+    the VM it made, its offering, template, volumes and the answer's names in one
+    statement, and answers without reading the VM back.
     """
     session = call.session
     loaded = load_deployment(session, call.job_uuid or "")
     vm = loaded.vm
     if call.get("startvm") is False:
         return vm_answer(call, vm)
-    disk = (
-        disk_offering_for(session, call.ctx, call.params["diskofferingid"])
-        if call.get("diskofferingid")
-        else None
-    )
-    data_tags = tuple(t.strip() for t in ((disk.tags or "").split(",") if disk else []) if t)
-    data_bytes = 0
-    if disk is not None:
-        data_bytes = int(call.get("size") or 0) * GB if disk.customized else int(disk.disk_size)
-    root_bytes = data_bytes if loaded.template.is_iso else loaded.template.size
-    volumes: list[VolumeFacts] = [(VolumeType.ROOT.value, root_bytes, None, None, "")]
-    if disk is not None and not loaded.template.is_iso:
-        volumes.append((VolumeType.DATADISK.value, data_bytes, None, None, ""))
+    with_offering = next((v for v in loaded.volumes if v.disk_tags or v.disk_local), None)
+    if with_offering is None:
+        with_offering = next(
+            (v for v in loaded.volumes if v.volume_type == VolumeType.DATADISK.value), None
+        )
+    volumes: list[VolumeFacts] = [(v.volume_type, v.size, None, None, "") for v in loaded.volumes]
     outcome = start(
         call,
         vm,
@@ -94,11 +88,20 @@ def deploy(call: Call) -> ObjectResult:
         requested_ip=call.get("ipaddress"),
         template=loaded.template,
         deploying=True,
-        data_disk_tags=data_tags,
-        data_disk_local=bool(disk and disk.use_local_storage),
+        data_disk_tags=with_offering.disk_tags if with_offering else (),
+        data_disk_local=bool(with_offering and with_offering.disk_local),
         volumes=volumes,
+        deployment=loaded,
     )
-    return vm_answer(call, vm, password=outcome.password)
+    assert outcome.host is not None
+    # Its security groups' rules now cover its address (a no-op for a VM in no group,
+    # as every VM of a zone without security groups is: no statement for those).
+    if loaded.zone_security_groups:
+        security_groups.refresh(session, call.services.get("runtime"), vm.id)
+    row = answer_row(loaded, outcome.host[0], outcome.host[1])
+    return ObjectResult(
+        OBJECT, vm_fields(call.ctx, row, list(outcome.nics), password=outcome.password)
+    )
 
 
 # ---- lifecycle ----------------------------------------------------------------------
@@ -114,6 +117,7 @@ def start_vm(call: Call) -> ObjectResult:
     offering = call.session.get(ServiceOffering, vm.service_offering_id)
     assert offering is not None
     start(call, vm, offering, host_id=_admin_host(call))
+    security_groups.refresh(call.session, call.services.get("runtime"), vm.id)
     return vm_answer(call, vm)
 
 
@@ -231,6 +235,20 @@ def _scope(call: Call) -> Any:
     )
 
 
+def _plain_scope(call: Call) -> tuple[int | None, bool]:
+    """``(owner_id, everyone)`` of :class:`~cumulo.compute.listing.VmFilter` when
+    :func:`_scope` is plainly one account or every account (see
+    :func:`cumulo.accounts.access.visible_accounts`): without ``domainid`` and
+    ``account``, a user — or anyone without ``listall`` — lists its own account, and a
+    root admin with ``listall`` lists all; ``(None, False)`` otherwise."""
+    ctx = call.ctx
+    if call.get("domainid") or call.get("account") or ctx.account_type not in (0, 1, 2, 3):
+        return None, False
+    if ctx.role == Role.USER or not call.get("listall", False):
+        return ctx.account_id, False
+    return None, ctx.is_root_admin
+
+
 def _id_of(call: Call, param: str, finder: Any) -> int | None:
     value = call.get(param)
     return None if value is None else int(finder(call.session, value, param).id)
@@ -242,8 +260,11 @@ def list_vms_handler(call: Call) -> ListResult:
     group_id = None
     if call.get("groupid") is not None:
         group_id = find_group(session, ctx, call.params["groupid"], "groupid").id
+    owner_id, everyone = _plain_scope(call)
     where = VmFilter(
         scope=_scope(call),
+        owner_id=owner_id,
+        everyone=everyone,
         uuid=call.get("id"),
         name=call.get("name"),
         state=call.get("state"),
@@ -269,7 +290,7 @@ def list_vms_handler(call: Call) -> ListResult:
         pagesize=call.get("pagesize"),
         max_page_size=max_page_size(call),
     )
-    items = [vm_fields(ctx, row, nics.get(row.id, [])) for row in rows]
+    items = [vm_fields(ctx, row, nics.get(row[0], [])) for row in rows]
     return ListResult(OBJECT, items, total)
 
 

@@ -16,11 +16,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cumulo.accounts.models import Account, Domain
-from cumulo.compute.models import InstanceGroup, InstanceGroupVmMap, Nic, VirtualMachine, VmState
+from cumulo.compute.models import (
+    InstanceGroup,
+    InstanceGroupVmMap,
+    Nic,
+    VirtualMachine,
+    VmState,
+    VmType,
+)
 from cumulo.db.listing import DEFAULT_PAGE_SIZE, page_window
 from cumulo.infra.hosts.models import Host
 from cumulo.infra.models import Zone
@@ -35,6 +42,11 @@ class VmFilter:
 
     :param scope: the accounts the caller may list (:func:`cumulo.accounts.access.
         visible_accounts`), a WHERE clause over ``account``.
+    :param owner_id: set when ``scope`` is known to be exactly that one account (a
+        user's own list, ``listall=false``): the VMs are then filtered on their own
+        ``account_id`` column, without joining ``account`` for every matching VM.
+    :param everyone: set when ``scope`` is known to be every account (a root admin's
+        ``listall=true``): no account condition and no join at all.
     :param show_destroyed: admins see ``Destroyed`` VMs; users do not (4.1).
     :param nothing: a filter that can match nothing (a project, tags): empty answer.
     """
@@ -56,55 +68,69 @@ class VmFilter:
     keyword: str | None = None
     show_destroyed: bool = True
     nothing: bool = False
+    owner_id: int | None = None
+    everyone: bool = False
+
+    @property
+    def needs_account(self) -> bool:
+        """Whether the scope must be evaluated on the ``account`` table."""
+        return self.owner_id is None and not self.everyone
 
 
 _TEMPLATE = aliased(VMTemplate, name="tmpl")
 _ISO = aliased(VMTemplate, name="iso")
 
 
+_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("id", VirtualMachine.id),
+    ("uuid", VirtualMachine.uuid),
+    ("name", VirtualMachine.name),
+    ("display_name", VirtualMachine.display_name),
+    ("instance_name", VirtualMachine.instance_name),
+    ("state", VirtualMachine.state),
+    ("created", VirtualMachine.created),
+    ("ha_enabled", VirtualMachine.ha_enabled),
+    ("hypervisor_type", VirtualMachine.hypervisor_type),
+    ("keypair_name", VirtualMachine.keypair_name),
+    ("password", VirtualMachine.password),
+    ("account_id", VirtualMachine.account_id),
+    ("update_count", VirtualMachine.update_count),
+    ("account_name", Account.account_name),
+    ("account_type", Account.type),
+    ("domain_uuid", Domain.uuid),
+    ("domain_name", Domain.name),
+    ("zone_uuid", Zone.uuid),
+    ("zone_name", Zone.name),
+    ("zone_networktype", Zone.networktype),
+    ("host_uuid", Host.uuid),
+    ("host_name", Host.name),
+    ("offering_uuid", ServiceOffering.uuid),
+    ("offering_name", ServiceOffering.name),
+    ("cpu", ServiceOffering.cpu),
+    ("speed", ServiceOffering.speed),
+    ("ram_size", ServiceOffering.ram_size),
+    ("template_uuid", _TEMPLATE.uuid),
+    ("template_name", _TEMPLATE.name),
+    ("template_display_text", _TEMPLATE.display_text),
+    ("password_enabled", _TEMPLATE.password_enabled),
+    ("iso_uuid", _ISO.uuid),
+    ("iso_name", _ISO.name),
+    ("iso_display_text", _ISO.display_text),
+    ("guest_os_uuid", GuestOs.uuid),
+    ("group_uuid", InstanceGroup.uuid),
+    ("group_name", InstanceGroup.name),
+)
+VM_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _COLUMNS)
+"""The names of a VM row's first columns, in order: every row :func:`list_vms` and
+:func:`vm_row` return starts with them (:func:`cumulo.compute.views.vm_fields` reads
+them by position)."""
+
+
 def _base(page_ids: Any = None) -> Select[Any]:
-    """The response's columns; from ``vm_instance`` (filtered by the caller), or, with
-    ``page_ids`` (a subquery's id column), for those VMs only."""
+    """The response's columns (:data:`VM_COLUMNS`); from ``vm_instance`` (filtered by
+    the caller), or, with ``page_ids`` (a subquery's id column), for those VMs only."""
     vm = VirtualMachine
-    stmt: Select[Any] = select(  # type: ignore[assignment]
-        vm.id,
-        vm.uuid,
-        vm.name,
-        vm.display_name,
-        vm.instance_name,
-        vm.state,
-        vm.created,
-        vm.ha_enabled,
-        vm.hypervisor_type,
-        vm.keypair_name,
-        vm.password,
-        vm.account_id,
-        vm.update_count,
-        Account.account_name.label("account_name"),
-        Account.type.label("account_type"),
-        Domain.uuid.label("domain_uuid"),
-        Domain.name.label("domain_name"),
-        Zone.uuid.label("zone_uuid"),
-        Zone.name.label("zone_name"),
-        Zone.networktype.label("zone_networktype"),
-        Host.uuid.label("host_uuid"),
-        Host.name.label("host_name"),
-        ServiceOffering.uuid.label("offering_uuid"),
-        ServiceOffering.name.label("offering_name"),
-        ServiceOffering.cpu.label("cpu"),
-        ServiceOffering.speed.label("speed"),
-        ServiceOffering.ram_size.label("ram_size"),
-        _TEMPLATE.uuid.label("template_uuid"),
-        _TEMPLATE.name.label("template_name"),
-        _TEMPLATE.display_text.label("template_display_text"),
-        _TEMPLATE.password_enabled.label("password_enabled"),
-        _ISO.uuid.label("iso_uuid"),
-        _ISO.name.label("iso_name"),
-        _ISO.display_text.label("iso_display_text"),
-        GuestOs.uuid.label("guest_os_uuid"),
-        InstanceGroup.uuid.label("group_uuid"),
-        InstanceGroup.name.label("group_name"),
-    )
+    stmt: Select[Any] = select(*(column.label(name) for name, column in _COLUMNS))
     if page_ids is None:
         stmt = stmt.select_from(vm).where(vm.removed.is_(None))
     else:
@@ -125,7 +151,12 @@ def _base(page_ids: Any = None) -> Select[Any]:
 
 def _conditions(where: VmFilter) -> list[ColumnElement[bool]]:
     vm = VirtualMachine
-    conditions: list[ColumnElement[bool]] = [where.scope]
+    # Router system VMs are vm_instance rows too; listVirtualMachines shows user VMs only.
+    conditions: list[ColumnElement[bool]] = [vm.type == VmType.USER.value]
+    if where.owner_id is not None:
+        conditions.append(vm.account_id == where.owner_id)
+    elif not where.everyone:
+        conditions.append(where.scope)
     if where.nothing:
         conditions.append(false())
     for column, value in (
@@ -197,29 +228,33 @@ class NicRow:
     mac_address: str
 
 
+_NICS = (
+    select(
+        Nic.instance_id,
+        Nic.uuid,
+        Nic.network_id,
+        Nic.ip4_address,
+        Nic.netmask,
+        Nic.gateway,
+        Nic.isolation_uri,
+        Nic.broadcast_uri,
+        Nic.traffic_type,
+        Nic.is_default,
+        Nic.mac_address,
+    )
+    .where(Nic.instance_id.in_(bindparam("vms", expanding=True)), Nic.removed.is_(None))
+    .order_by(Nic.instance_id, Nic.device_id)
+)
+"""Built once: every list page and VM answer runs it (Core, on the session's
+connection: the ORM's result handling would cost more than the statement)."""
+
+
 def nics_of(session: Session, vm_ids: list[int]) -> dict[int, list[NicRow]]:
     """The live NICs of the VMs, by VM id, default NIC first (one statement)."""
     found: dict[int, list[NicRow]] = defaultdict(list)
     if not vm_ids:
         return found
-    rows = session.execute(
-        select(
-            Nic.instance_id,
-            Nic.uuid,
-            Nic.network_id,
-            Nic.ip4_address,
-            Nic.netmask,
-            Nic.gateway,
-            Nic.isolation_uri,
-            Nic.broadcast_uri,
-            Nic.traffic_type,
-            Nic.is_default,
-            Nic.mac_address,
-        )
-        .where(Nic.instance_id.in_(vm_ids), Nic.removed.is_(None))
-        .order_by(Nic.instance_id, Nic.device_id)
-    )
-    for instance_id, *rest in rows:
+    for instance_id, *rest in session.connection().execute(_NICS, {"vms": vm_ids}):
         found[instance_id].append(NicRow(*rest))
     return found
 
@@ -244,11 +279,10 @@ def list_vms(
     """
     offset, limit = page_window(page, pagesize, max_page_size)
     vm = VirtualMachine
-    matching = (
-        select(vm.id)
-        .join(Account, Account.id == vm.account_id)
-        .where(vm.removed.is_(None), *_conditions(where))
-    )
+    matching = select(vm.id)
+    if where.needs_account:
+        matching = matching.join(Account, Account.id == vm.account_id)
+    matching = matching.where(vm.removed.is_(None), *_conditions(where))
     if where.group_id is not None:
         matching = matching.join(InstanceGroupVmMap, InstanceGroupVmMap.instance_id == vm.id)
     # The total as an uncorrelated scalar subquery, computed once: unlike COUNT(*)

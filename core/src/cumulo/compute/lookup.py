@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from cumulo.accounts.access import check_owner_access
 from cumulo.accounts.lookup import invalid_id
 from cumulo.accounts.models import Account, Domain
-from cumulo.compute.models import InstanceGroup, VirtualMachine, VmState
+from cumulo.compute.models import InstanceGroup, VirtualMachine, VmState, VmType
 from cumulo.sdk.api import CallContext, Role
 
 
@@ -54,7 +54,12 @@ def find_vm(
         select(VirtualMachine, Account.uuid, Domain.id, Domain.uuid, Domain.path, Domain.removed)
         .join(Account, Account.id == VirtualMachine.account_id)
         .join(Domain, Domain.id == VirtualMachine.domain_id)
-        .where(_by_id(VirtualMachine, value, param), VirtualMachine.removed.is_(None))
+        .where(
+            _by_id(VirtualMachine, value, param),
+            VirtualMachine.removed.is_(None),
+            # a router is acted on through the router commands, never as a user VM
+            VirtualMachine.type == VmType.USER.value,
+        )
     )
     if for_update:
         stmt = stmt.with_for_update(of=VirtualMachine)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cumulo.compute.models import Nic, NicState, VirtualMachine
@@ -53,30 +53,49 @@ def random_mac() -> str:
     return "06:" + ":".join(f"{b:02x}" for b in tail)
 
 
+# Every deploy runs these: built once, run as Core on the session's connection
+# (building them and the ORM's execution cost more than running them: bench/deploy.py).
+_FREE = (
+    select(
+        UserIpAddress.id,
+        UserIpAddress.public_ip_address,
+        VlanIpRange.id,
+        VlanIpRange.vlan_id,
+        VlanIpRange.vlan_gateway,
+        VlanIpRange.vlan_netmask,
+    )
+    .join(VlanIpRange, VlanIpRange.id == UserIpAddress.vlan_db_id)
+    .where(
+        VlanIpRange.pod_id == bindparam("pod"),
+        VlanIpRange.vlan_type == VlanType.DIRECT_ATTACHED.value,
+        UserIpAddress.state == IpState.FREE.value,
+    )
+)
+_FIRST_FREE = _FREE.order_by(UserIpAddress.ip_num).limit(CANDIDATES)
+_REQUESTED = _FREE.where(UserIpAddress.ip_num == bindparam("ip_num"))
+_IP = UserIpAddress.__table__
+_TAKE = (
+    update(_IP)
+    .where(_IP.c.id == bindparam("ip"), _IP.c.state == IpState.FREE.value)
+    .values(
+        state=IpState.ALLOCATED.value,
+        account_id=bindparam("account"),
+        domain_id=bindparam("domain"),
+        allocated=bindparam("at"),
+    )
+)
+
+
 def _candidates(
     session: Session, pod_id: int, requested: str | None
 ) -> list[tuple[int, str, int, str | None, str | None, str | None]]:
-    stmt = (
-        select(
-            UserIpAddress.id,
-            UserIpAddress.public_ip_address,
-            VlanIpRange.id,
-            VlanIpRange.vlan_id,
-            VlanIpRange.vlan_gateway,
-            VlanIpRange.vlan_netmask,
-        )
-        .join(VlanIpRange, VlanIpRange.id == UserIpAddress.vlan_db_id)
-        .where(
-            VlanIpRange.pod_id == pod_id,
-            VlanIpRange.vlan_type == VlanType.DIRECT_ATTACHED.value,
-            UserIpAddress.state == IpState.FREE.value,
-        )
-    )
+    connection = session.connection()
     if requested is not None:
-        stmt = stmt.where(UserIpAddress.ip_num == ipv4.address(requested, "ipaddress"))
+        number = ipv4.address(requested, "ipaddress")
+        rows = connection.execute(_REQUESTED, {"pod": pod_id, "ip_num": number})
     else:
-        stmt = stmt.order_by(UserIpAddress.ip_num).limit(CANDIDATES)
-    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+        rows = connection.execute(_FIRST_FREE, {"pod": pod_id})
+    return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
 def take_guest_address(
@@ -102,18 +121,16 @@ def take_guest_address(
         start = secrets.randbelow(len(rows))
         for row in rows[start:] + rows[:start]:
             ip_id, address, vlan_db_id, tag, gateway, netmask = row
-            taken = session.execute(
-                update(UserIpAddress)
-                .where(UserIpAddress.id == ip_id, UserIpAddress.state == IpState.FREE.value)
-                .values(
-                    state=IpState.ALLOCATED.value,
-                    account_id=account_id,
-                    domain_id=domain_id,
-                    allocated=int(utcnow().timestamp()),
-                )
-                .execution_options(synchronize_session=False)
+            taken = session.connection().execute(
+                _TAKE,
+                {
+                    "ip": ip_id,
+                    "account": account_id,
+                    "domain": domain_id,
+                    "at": int(utcnow().timestamp()),
+                },
             )
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
+            if taken.rowcount == 1:
                 return GuestAddress(ip_id, address, vlan_db_id, tag, gateway, netmask)
     if requested is not None:
         raise InvalidParameterValue(

@@ -25,7 +25,6 @@ from cumulo.db.base import utcnow
 from cumulo.infra.hosts.models import Host, HostStatus, ResourceState
 from cumulo.infra.models import UserIpAddress
 from cumulo.infra.storage.models import StoragePool
-from cumulo.infra.storage.pools import pool_url
 from cumulo.limits.service import release as release_limit
 from cumulo.limits.service import reserve
 from cumulo.limits.types import ResourceType
@@ -35,10 +34,11 @@ from cumulo.placement import service as placement
 from cumulo.placement.request import PlacementRequest
 from cumulo.sdk.api import Call
 from cumulo.sdk.errors import CloudError, InvalidParameterValue
-from cumulo.sdk.storage import PoolRef, StoredObject
+from cumulo.sdk.storage import StoredObject
 from cumulo.templates.lookup import template_for_deploy
 from cumulo.templates.models import GuestOs
 from cumulo.volumes.models import Volume, VolumeState, VolumeType
+from cumulo.volumes.pools import pool_ref
 
 RESOURCE = "VirtualMachine"
 
@@ -212,7 +212,7 @@ def restore(call: Call, vm: VirtualMachine) -> str | None:
     )
     session.add(fresh)
     session.flush()
-    ref = PoolRef(pool.uuid, pool_url(pool))
+    ref = pool_ref(session, pool, first_host_id=vm.last_host_id)
     old_target = DiskTarget(
         volume.id, volume.uuid, volume.volume_type, 0, volume.size, volume.path, pool.id, ref, None
     )

@@ -28,30 +28,35 @@ from sqlalchemy.orm import Session
 
 from cumulo import events
 from cumulo.compute import passwords, states
+from cumulo.compute.deployment import Deployment, DeployVolume
 from cumulo.compute.disks import (
     DiskTarget,
     assign_pools,
     create_on_storage,
     mark_ready,
+    pool_ref_for_start,
+    pool_url_of,
     start_targets,
 )
 from cumulo.compute.hypervisors import HostTarget, drive
-from cumulo.compute.listing import nics_of
+from cumulo.compute.listing import NicRow, nics_of
 from cumulo.compute.models import VirtualMachine
-from cumulo.compute.nics import add_guest_nic, release_nics, take_guest_address
+from cumulo.compute.nics import release_nics
 from cumulo.compute.owners import runtime_of
 from cumulo.compute.states import VmEvent
 from cumulo.db.base import utcnow
+from cumulo.infra.hosts.connection import reveal
 from cumulo.infra.storage.models import StoragePool
 from cumulo.limits.service import release as release_limit
 from cumulo.limits.types import ResourceType
+from cumulo.network.nics import prepare_for_start, provide_for_start
 from cumulo.offerings.models import ServiceOffering
 from cumulo.placement import service as placement
 from cumulo.placement.request import Placement, PlacementRequest
 from cumulo.runtime import Runtime
 from cumulo.sdk.api import Call
 from cumulo.sdk.errors import CloudError, InsufficientCapacity
-from cumulo.sdk.hypervisor import NicSpec, VmSpec
+from cumulo.sdk.hypervisor import HostConnection, HostRef, IsoSpec, VmSpec
 from cumulo.sdk.storage import StoredObject
 from cumulo.templates.lookup import DeployableTemplate, iso_spec_for
 from cumulo.volumes.models import Volume, VolumeState, VolumeType
@@ -63,9 +68,12 @@ RESOURCE = "VirtualMachine"
 
 @dataclass(frozen=True)
 class StartOutcome:
-    """What a start did: the guest password it set (shown once), if any."""
+    """What a start did: the guest password it set (shown once), if any; for a
+    deploy, the host's ``(uuid, name)`` and the NIC it made (its answer needs them)."""
 
     password: str | None = None
+    host: tuple[str, str] | None = None
+    nics: tuple[NicRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,17 +147,69 @@ def placement_request(
 
 
 def _place(
-    session: Session, runtime: Runtime, request: PlacementRequest, last_host_id: int | None
+    session: Session,
+    runtime: Runtime,
+    request: PlacementRequest,
+    last_host_id: int | None,
+    *,
+    access: bool = False,
 ) -> Placement:
     """Placement, trying the VM's last host first when the caller named none (4.1
     restarts a VM where it ran, if it still fits there)."""
     config = runtime.config_store(session)
     if request.host_id is None and last_host_id is not None:
         try:
-            return placement.place(session, replace(request, host_id=last_host_id), config=config)
+            return placement.place(
+                session, replace(request, host_id=last_host_id), config=config, access=access
+            )
         except InsufficientCapacity:
             pass
-    return placement.place(session, request, config=config)
+    return placement.place(session, request, config=config, access=access)
+
+
+def _deploy_targets(
+    runtime: Runtime, chosen: Placement, volumes: tuple[DeployVolume, ...]
+) -> tuple[HostTarget, list[DiskTarget]]:
+    """What :func:`cumulo.compute.disks.start_targets` reads, for a deploy: made of
+    what placement read with the candidates (the host's access, the claimed pools)
+    and the volumes the job loaded; no statement."""
+    access = chosen.host_access
+    assert access is not None  # placed with access=True
+    connection = HostConnection(
+        url=access.url,
+        username=access.username,
+        password=reveal(access.password, runtime.database_key, runtime.algorithm),
+        zone_id=chosen.zone_id,
+        pod_id=chosen.pod_id,
+        cluster_id=chosen.cluster_id,
+    )
+    target = HostTarget(
+        chosen.host_id,
+        chosen.host_name,
+        chosen.hypervisor_type,
+        HostRef(guid=access.guid, connection=connection, host_id=chosen.host_id),
+    )
+    disks = []
+    for volume in sorted(volumes, key=lambda v: v.device_id):
+        root = volume.volume_type == VolumeType.ROOT.value
+        pool_id = chosen.root_pool_id if root else chosen.data_pool_id or chosen.root_pool_id
+        if pool_id is None:
+            continue
+        pool = chosen.pool_access[pool_id]
+        disks.append(
+            DiskTarget(
+                volume.id,
+                volume.uuid,
+                volume.volume_type,
+                volume.device_id,
+                volume.size,
+                None,
+                pool_id,
+                pool_ref_for_start(pool.uuid, pool_url_of(pool), connection),
+                volume.template_id,
+            )
+        )
+    return target, disks
 
 
 def prepare_start(
@@ -164,6 +224,7 @@ def prepare_start(
     data_disk_tags: tuple[str, ...] = (),
     data_disk_local: bool = False,
     volumes: list[VolumeFacts] | None = None,
+    deployment: Deployment | None = None,
 ) -> tuple[_Prepared, StartOutcome]:
     """Step 1 (module doc), in the caller's transaction, which the caller commits."""
     session = call.session
@@ -182,7 +243,13 @@ def prepare_start(
         data_disk_tags=data_disk_tags,
         data_disk_local=data_disk_local,
     )
-    chosen = _place(session, runtime, request, None if deploying else vm.last_host_id)
+    chosen = _place(
+        session,
+        runtime,
+        request,
+        None if deploying else vm.last_host_id,
+        access=deployment is not None,
+    )
     outcome = StartOutcome()
     changes: dict[str, object] = {
         "host_id": chosen.host_id,
@@ -201,43 +268,42 @@ def prepare_start(
             changes["password"] = passwords.encrypt_for_key(vm.ssh_public_key, password)
     states.transition(session, vm, VmEvent.START_REQUESTED, "start", changes)
     assign_pools(session, vm.id, chosen.pod_id, chosen.root_pool_id, chosen.data_pool_id)
-    if existing_nics:
-        nic_specs = tuple(
-            NicSpec(
-                mac_address=n.mac_address,
-                ip_address=n.ip4_address or "",
-                netmask=n.netmask or "",
-                gateway=n.gateway or "",
-                broadcast_uri=n.broadcast_uri or "",
-                device_id=i,
-                is_default=n.is_default,
-            )
-            for i, n in enumerate(existing_nics)
-        )
-    else:
-        address = take_guest_address(
-            session,
-            pod_id=chosen.pod_id,
-            account_id=vm.account_id,
-            domain_id=vm.domain_id,
-            requested=requested_ip,
-        )
-        nic = add_guest_nic(session, vm, address)
-        nic_specs = (
-            NicSpec(
-                mac_address=nic.mac_address,
-                ip_address=nic.ip4_address or "",
-                netmask=nic.netmask or "",
-                gateway=nic.gateway or "",
-                broadcast_uri=nic.broadcast_uri or "",
-                device_id=0,
-                is_default=True,
-            ),
-        )
-        session.flush()
-    target, disks = start_targets(
-        session, chosen.host_id, vm.id, runtime.database_key, runtime.algorithm
+    # The NICs: a basic zone's first start takes an address of the placed pod's guest
+    # range; an advanced zone's VM gets its networks' VLANs and source-NAT addresses
+    # (cumulo.network.nics: the one call for NICs). No network provider is called here.
+    start_nics = prepare_for_start(
+        session,
+        vm.id,
+        vm=vm,
+        pod_id=chosen.pod_id,
+        fresh=deploying,
+        requested_ip=requested_ip,
     )
+    nic_specs = tuple(start_nics)
+    nic_rows: tuple[NicRow, ...] = ()
+    if deploying:
+        nic_rows = tuple(
+            NicRow(
+                nic.uuid,
+                nic.network_id,
+                nic.ip4_address,
+                nic.netmask,
+                nic.gateway,
+                nic.isolation_uri,
+                nic.broadcast_uri,
+                nic.traffic_type,
+                nic.is_default,
+                nic.mac_address,
+            )
+            for nic in start_nics.rows
+        )
+    if deployment is not None:
+        target, disks = _deploy_targets(runtime, chosen, deployment.volumes)
+        outcome = replace(outcome, host=(chosen.host_uuid, chosen.host_name), nics=nic_rows)
+    else:
+        target, disks = start_targets(
+            session, chosen.host_id, vm.id, runtime.database_key, runtime.algorithm
+        )
     details = {"user_data": vm.user_data} if vm.user_data else {}
     spec = VmSpec(
         name=vm.instance_name,
@@ -253,12 +319,26 @@ def prepare_start(
         ),
         details=details,
         # An ISO deploy boots from it; an attached ISO stays in the drive across restarts.
-        iso=iso_spec_for(session, vm.iso_id, vm.data_center_id),
+        iso=_iso(session, vm, deployment),
     )
     stored = None
     if template is not None and not template.is_iso:
         stored = StoredObject(template.install_url, template.size, template.size)
     return _Prepared(chosen, target, disks, spec, stored), outcome
+
+
+def _iso(session: Session, vm: VirtualMachine, deployment: Deployment | None) -> IsoSpec | None:
+    """The VM's ISO as its drive shows it: a deploy from an ISO has it loaded (its
+    download was checked by the load); otherwise read (one statement)."""
+    if deployment is not None and deployment.template.is_iso and vm.iso_id is not None:
+        template = deployment.template
+        return IsoSpec(
+            uuid=template.uuid,
+            url=template.install_url,
+            size_bytes=deployment.template_zone_size,
+            bootable=bool(template.bootable),
+        )
+    return iso_spec_for(session, vm.iso_id, vm.data_center_id)
 
 
 def _start_on_host(prepared: _Prepared, disks: list[DiskTarget], vm_uuid: str) -> None:
@@ -280,6 +360,7 @@ def start(
     data_disk_tags: tuple[str, ...] = (),
     data_disk_local: bool = False,
     volumes: list[VolumeFacts] | None = None,
+    deployment: Deployment | None = None,
 ) -> StartOutcome:
     """Start ``vm`` (steps 1-3 of the module doc); on return the caller's session holds
     step 3 uncommitted.
@@ -291,6 +372,8 @@ def start(
     :param deploying: the deploy's first start: a failure leaves the VM in ``Error``.
     :param volumes: the VM's volumes as :data:`VolumeFacts`, when the caller knows
         them (a deploy: none placed yet); else they are read.
+    :param deployment: a deploy's loaded rows: the drivers' targets are then made of
+        them and of what placement read, without a statement of their own.
     :raises InsufficientCapacity: no host fits (533); nothing is changed.
     :raises InvalidParameterValue: the VM is not in a startable state (431).
     :raises ResourceUnavailable: a driver failed (534); the reservation is undone.
@@ -307,10 +390,14 @@ def start(
         data_disk_tags=data_disk_tags,
         data_disk_local=data_disk_local,
         volumes=volumes,
+        deployment=deployment,
     )
     session.commit()
     hypervisor = prepared.target.hypervisor_type
     try:
+        # The networks' providers implement what is not and prepare the NICs (DHCP,
+        # DNS, userdata, the new password); nothing for a basic zone's VM.
+        provide_for_start(session, vm.id, vm=vm, password=outcome.password or "")
         disks = create_on_storage(hypervisor, prepared.disks, prepared.template)
     except Exception as error:  # a driver's bug too: the reservation must not leak
         _undo_start(call, vm, prepared, deploying, error, [])

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -143,6 +143,29 @@ def check(vm: VirtualMachine, event: VmEvent, action: str) -> VmState:
     return target
 
 
+_VM = cast(Table, VirtualMachine.__table__)
+_TRANSITIONS: dict[tuple[str, ...], Update] = {}
+
+
+def _statement(columns: tuple[str, ...]) -> Update:
+    """The conditional ``UPDATE`` writing ``columns`` (bind parameters ``new_<column>``,
+    ``vm_id``, ``seen_state``, ``seen_count``), built once per set of columns: every
+    start, stop and deploy runs one, and building it costs more than running it."""
+    found = _TRANSITIONS.get(columns)
+    if found is None:
+        found = (
+            update(_VM)
+            .where(
+                _VM.c.id == bindparam("vm_id"),
+                _VM.c.state == bindparam("seen_state"),
+                _VM.c.update_count == bindparam("seen_count"),
+            )
+            .values({name: bindparam(f"new_{name}") for name in columns})
+        )
+        _TRANSITIONS[columns] = found
+    return found
+
+
 def transition(
     session: Session,
     vm: VirtualMachine,
@@ -168,17 +191,10 @@ def transition(
         "update_count": vm.update_count + 1,
         "update_time": now,
     }
-    stmt = (
-        update(VirtualMachine)
-        .where(
-            VirtualMachine.id == vm.id,
-            VirtualMachine.state == vm.state,
-            VirtualMachine.update_count == vm.update_count,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+    params = {f"new_{name}": value for name, value in values.items()}
+    params.update(vm_id=vm.id, seen_state=vm.state, seen_count=vm.update_count)
+    result = session.connection().execute(_statement(tuple(values)), params)
+    if result.rowcount != 1:
         current = session.scalar(select(VirtualMachine.state).where(VirtualMachine.id == vm.id))
         if current is not None and current != vm.state:
             set_committed_value(vm, "state", current)

@@ -190,6 +190,12 @@ def create_vlan_ip_range(
     )
     session.add(row)
     session.flush()
+    if kind == VlanType.DIRECT_ATTACHED:
+        # REQ-GN-17: the basic zone's one guest network (created with its first range),
+        # which listNetworks shows and the VMs' NICs belong to.
+        from cumulo.network.networks.basic import ensure_basic_network
+
+        row.network_id = ensure_basic_network(session, zone)
     # Set-based: one executemany for every address of the range.
     session.execute(
         insert(UserIpAddress),

@@ -277,11 +277,22 @@ class UserIpAddress(Base):
     allocated: Mapped[int | None] = mapped_column(BigInteger)
     source_nat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_system: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Guest networking (cumulo.network.ipam, migration guest_networks): the guest network
+    # a public address is associated with, and the VM it is statically NATed to. No
+    # foreign key to networks: that table comes with a later revision.
+    associated_with_network_id: Mapped[int | None] = mapped_column(IdType)
+    one_to_one_nat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    vm_id: Mapped[int | None] = mapped_column(IdType)
+    vm_ip_address: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         # An address exists once per zone; allocation scans a range's free rows.
         UniqueConstraint("data_center_id", "public_ip_address"),
         Index(None, "vlan_db_id", "state"),
+        # listPublicIpAddresses pages an account's addresses; a network's are read
+        # whenever it is implemented or its rules applied.
+        Index(None, "account_id", "state"),
+        Index(None, "associated_with_network_id"),
     )
 
 

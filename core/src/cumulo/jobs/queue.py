@@ -18,19 +18,56 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from cumulo.crypto import DEFAULT_ALGORITHM
-from cumulo.db.base import utcnow
+from cumulo.db.base import new_uuid, utcnow
 from cumulo.jobs.models import AsyncJob, JobStatus
 from cumulo.jobs.params import encode_params
 from cumulo.sdk.api import Call
 
 INTERNAL_ERROR = 530
 """``jobresultcode`` of every failed job, whatever the inner ``errorcode`` (4.1)."""
+
+# Every job runs these: built once, run as Core on the session's connection (the
+# ORM's bulk-update path and building the statements anew cost more than running
+# them; bench/deploy.py).
+_JOB = cast(Table, AsyncJob.__table__)
+_SUBMIT = insert(_JOB)
+_CLAIMABLE = (
+    select(_JOB.c.id)
+    .where(_JOB.c.status == int(JobStatus.IN_PROGRESS), _JOB.c.owner.is_(None))
+    .order_by(_JOB.c.id)
+    .limit(bindparam("limit"))
+)
+_CLAIM = (
+    update(_JOB)
+    .where(
+        _JOB.c.id == bindparam("job"),
+        _JOB.c.owner.is_(None),
+        _JOB.c.status == int(JobStatus.IN_PROGRESS),
+    )
+    .values(owner=bindparam("msid", type_=BigInteger), last_updated=bindparam("now"))
+)
+_FINISH = (
+    update(_JOB)
+    .where(
+        _JOB.c.id == bindparam("job"),
+        _JOB.c.owner == bindparam("msid", type_=BigInteger),
+        _JOB.c.status == int(JobStatus.IN_PROGRESS),
+    )
+    .values(
+        status=bindparam("new_status"),
+        result_code=bindparam("code"),
+        result_type=bindparam("kind"),
+        result=bindparam("outcome"),
+        completed=bindparam("now"),
+        last_updated=bindparam("now"),
+    )
+)
 
 
 def submit(
@@ -57,23 +94,26 @@ def submit(
     key, algo = _keys(call.services, database_key, algorithm)
     instance_type, instance_uuid = instance or _instance_of(call)
     now = utcnow()
-    job = AsyncJob(
-        user_id=call.ctx.user_id,
-        account_id=call.ctx.account_id,
-        cmd=call.command.java_class or call.command.name,
-        command=call.command.name,
-        params=encode_params(call.params, key, algo),
-        status=int(JobStatus.IN_PROGRESS),
-        process_status=0,
-        result_code=0,
-        instance_type=instance_type,
-        instance_uuid=instance_uuid,
-        created=now,
-        last_updated=now,
+    uuid = new_uuid()
+    session.connection().execute(
+        _SUBMIT,
+        {
+            "uuid": uuid,
+            "user_id": call.ctx.user_id,
+            "account_id": call.ctx.account_id,
+            "cmd": call.command.java_class or call.command.name,
+            "command": call.command.name,
+            "params": encode_params(call.params, key, algo),
+            "status": int(JobStatus.IN_PROGRESS),
+            "process_status": 0,
+            "result_code": 0,
+            "instance_type": instance_type,
+            "instance_uuid": instance_uuid,
+            "created": now,
+            "last_updated": now,
+        },
     )
-    session.add(job)
-    session.flush()
-    return job.uuid
+    return uuid
 
 
 def find(session: Session, job_uuid: str) -> AsyncJob | None:
@@ -83,30 +123,15 @@ def find(session: Session, job_uuid: str) -> AsyncJob | None:
 
 def claimable(session: Session, limit: int) -> list[int]:
     """Ids of up to ``limit`` queued jobs, oldest first (served by the (status, id) index)."""
-    stmt = (
-        select(AsyncJob.id)
-        .where(AsyncJob.status == int(JobStatus.IN_PROGRESS), AsyncJob.owner.is_(None))
-        .order_by(AsyncJob.id)
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
+    return list(session.connection().execute(_CLAIMABLE, {"limit": limit}).scalars())
 
 
 def claim(session: Session, job_id: int, msid: int) -> bool:
     """Make server ``msid`` the owner of queued job ``job_id``; ``False`` if another
     server claimed it first (or it is no longer queued). Commit at once so others see it.
     """
-    stmt = (
-        update(AsyncJob)
-        .where(
-            AsyncJob.id == job_id,
-            AsyncJob.owner.is_(None),
-            AsyncJob.status == int(JobStatus.IN_PROGRESS),
-        )
-        .values(owner=msid, last_updated=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return _changed(session, stmt) == 1
+    result = session.connection().execute(_CLAIM, {"job": job_id, "msid": msid, "now": utcnow()})
+    return int(result.rowcount) == 1
 
 
 def complete(
@@ -168,25 +193,19 @@ def _finish(
     result_type: str,
     result: Mapping[str, Any],
 ) -> bool:
-    now = utcnow()
-    stmt = (
-        update(AsyncJob)
-        .where(
-            AsyncJob.id == job_id,
-            AsyncJob.owner == msid,
-            AsyncJob.status == int(JobStatus.IN_PROGRESS),
-        )
-        .values(
-            status=int(status),
-            result_code=result_code,
-            result_type=result_type,
-            result=_dump(result),
-            completed=now,
-            last_updated=now,
-        )
-        .execution_options(synchronize_session=False)
+    outcome = session.connection().execute(
+        _FINISH,
+        {
+            "job": job_id,
+            "msid": msid,
+            "new_status": int(status),
+            "code": result_code,
+            "kind": result_type,
+            "outcome": _dump(result),
+            "now": utcnow(),
+        },
     )
-    return _changed(session, stmt) == 1
+    return int(outcome.rowcount) == 1
 
 
 def _changed(session: Session, stmt: Any) -> int:

@@ -97,7 +97,17 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         every_key="expunge.interval",
     ),
     PeriodicTask("HA", "cumulo.ha.task:run_ha_round", 10.0, "ha"),
+    PeriodicTask(
+        "network GC",
+        "cumulo.network.networks.gc:collect_networks",
+        600.0,
+        "network.gc",
+        every_key="network.gc.interval",
+    ),
     PeriodicTask("template sync", "cumulo.templates.sync:sync_templates", 60.0, "template.sync"),
+    PeriodicTask(
+        "capacity check", "cumulo.alerts.capacity_check:run_capacity_check", 60.0, "capacity.check"
+    ),
 )
 """The core domains' periodic tasks, in the order a round runs them."""
 

@@ -28,8 +28,8 @@ class SSHKeyPair(Base):
     __tablename__ = "ssh_keypairs"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
-    # Deleting an account row removes its key pairs; soft-deleted accounts keep them
-    # until the account cleanup runs, as in 4.1.
+    # Deleting an account (soft: ``removed``) deletes its key pairs in the same
+    # transaction (cumulo.keypairs.cleanup); the cascade covers a row deleted outright.
     account_id: Mapped[int] = mapped_column(IdType, ForeignKey("account.id", ondelete="CASCADE"))
     domain_id: Mapped[int] = mapped_column(IdType, ForeignKey("domain.id"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))

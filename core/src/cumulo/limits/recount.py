@@ -4,7 +4,9 @@ An account's count of a type is what the type's registered counter
 (:mod:`cumulo.limits.counters`) finds; a domain's count is the sum of the counts of
 every account in its subtree (4.1's ``recalculateDomainResourceCount``, done set-based
 here rather than one domain at a time). Types without a counter keep their accounts'
-running counts, and their domains are re-summed from them.
+running counts, and their domains are re-summed from them. ROOT's count is computed
+the same way but never stored: ROOT has no running count (reservations do not keep
+one, see :mod:`cumulo.limits.service`), only this aggregate when asked.
 
 Race freedom: the count rows concerned are locked (``SELECT ... FOR UPDATE``; on
 SQLite the transaction already holds the write lock) before counting, so a concurrent
@@ -74,7 +76,8 @@ def recount(
             )
         )
     account_ids = [account_id for account_id, _ in accounts]
-    domain_ids = [domain_id for domain_id, _ in domains]
+    # ROOT's total is summed for the answer but has no row to keep.
+    domain_ids = [domain_id for domain_id, path in domains if path != "/"]
     results: list[Count] = []
     for kind in types:
         current = _read(session, kind, account_ids, domain_ids, lock=False)

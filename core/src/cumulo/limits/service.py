@@ -6,11 +6,11 @@ volume, a template ...), inside that service's transaction and before it commits
 commit or rollback makes the count change with the resource it counts.
 
 Race freedom. The increment comes first and the check after, on the rows the
-increment locked::
+increment locked (:mod:`cumulo.limits.reservation`)::
 
     UPDATE resource_count SET count = count + :n
-     WHERE type IN (:types) AND (account_id = :owner OR domain_id IN (:domains))
-    SELECT type, account_id, domain_id, count FROM resource_count WHERE <the same rows>
+     WHERE account_id = :owner AND type IN (:types)       -- and the domain chain's rows
+    SELECT <those rows' counts and limits>
 
 The ``UPDATE`` applies to the latest committed version of every row and holds their
 locks until the caller's transaction ends (InnoDB row locks; SQLite transactions take
@@ -19,15 +19,21 @@ concurrent reserves against a limit of 1, the second waits for the first to comm
 then reads 2 and fails. A count above its owner's limit undoes the whole increment
 (one more ``UPDATE``) before :class:`AccountLimitExceeded` is raised, so a caller that
 catches the error leaves the counts right. The limits are checked for the account and
-each limited domain from the account's own up to (not including) ROOT, which is never
-limited. Every reserve locks its rows with one statement, in the same order, so two
-reserves never wait for each other in a cycle.
+each limited domain from the account's own up to (not including) ROOT.
+
+ROOT's own count rows are not kept as resources come and go: 4.1 accepts no limit on
+ROOT, and a row that every reservation of the cloud updates would make every deploy
+wait for the previous one to commit. ``updateResourceCount`` computes ROOT's totals by
+aggregate when asked (:mod:`cumulo.limits.recount`).
 
 Count rows are created on first use (insert-or-ignore on the unique
 ``(account_id, type)`` / ``(domain_id, type)``), so accounts and domains that predate
-limits, and new ones, need nothing else. A reserve costs four statements however many
-types it counts (:func:`reserve_many`: a VM and its volumes): read the account with its
-limits and the defaults, read its domain chain, the ``UPDATE``, the check.
+limits, and new ones, need nothing else. A reserve of an account in ROOT, or one level
+below it, costs three statements however many types it counts (:func:`reserve_many`:
+a VM and its volumes): read the account, the ``UPDATE``, the read-back; one more
+``UPDATE`` for an account deeper down (its domains' rows). The deploy saves the first
+and the last by reading them with its own statements
+(:class:`~cumulo.limits.reservation.Reservation`).
 
 Root admin accounts (type 1, the ``system`` account included) are unlimited, as in 4.1
 (``ResourceLimitManagerImpl.checkResourceLimit``); their counts are still kept.
@@ -36,23 +42,35 @@ Root admin accounts (type 1, the ``system`` account included) are unlimited, as 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, or_, select, update
+from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from cumulo.accounts.models import Account, AccountType, Domain
-from cumulo.config.models import Configuration
-from cumulo.limits.models import ResourceCount, ResourceLimit
-from cumulo.limits.settings import DEFAULTS, UNLIMITED
-from cumulo.limits.types import ResourceType, account_key, domain_key, project_key
-from cumulo.sdk.errors import AccountLimitExceeded, InvalidParameterValue
+from cumulo.accounts.models import Account, Domain
+from cumulo.limits.models import ResourceCount
+from cumulo.limits.reservation import (
+    CountedAccount,
+    Reservation,
+    counted_domain_paths,
+    raise_unknown_account,
+)
+from cumulo.limits.types import ResourceType
 
-__all__ = ["ancestor_paths", "ensure_count_rows", "release", "reserve", "reserve_many"]
+__all__ = [
+    "CountedAccount",
+    "Reservation",
+    "amounts_of",
+    "ancestor_paths",
+    "counted_account",
+    "ensure_count_rows",
+    "release",
+    "reserve",
+    "reserve_many",
+]
 
 
 def ancestor_paths(path: str) -> list[str]:
@@ -60,22 +78,6 @@ def ancestor_paths(path: str) -> list[str]:
     ``/Sales/EMEA/`` → ``["/Sales/EMEA/", "/Sales/", "/"]``."""
     parts = [part for part in path.strip("/").split("/") if part]
     return ["/" + "".join(f"{p}/" for p in parts[:depth]) for depth in range(len(parts), -1, -1)]
-
-
-@dataclass(frozen=True)
-class _Owner:
-    """One row to increment: an account or a domain, with its limit (-1 unlimited)."""
-
-    is_account: bool
-    id: int
-    max: int
-    what: str  # for the error: "account name=alice in domain id=<uuid>" / "domain id=..."
-    kind: ResourceType = ResourceType.USER_VM
-    row_id: int | None = None  # its resource_count row (None until created)
-
-    @property
-    def column(self) -> Any:
-        return ResourceCount.account_id if self.is_account else ResourceCount.domain_id
 
 
 def reserve(
@@ -97,23 +99,11 @@ def reserve(
     reserve_many(session, account_id, {resource_type: amount})
 
 
-def reserve_many(
-    session: Session,
-    account_id: int,
-    amounts: Mapping[ResourceType | int | str, int],
-) -> None:
-    """:func:`reserve` several resource types at once (a deployment's VM and its
-    volumes), in four statements whatever the number of types and domains: the
-    account's and its domain chain's limits and count rows (two reads), one ``UPDATE``
-    adding every amount to every count row, and one read of those counts that checks
-    them against the limits (module doc). All or nothing: when a limit is exceeded,
-    every increment is undone (one more ``UPDATE``) before the error is raised.
+def amounts_of(amounts: Mapping[ResourceType | int | str, int]) -> dict[ResourceType, int]:
+    """``amounts`` by :class:`ResourceType`, zero amounts left out.
 
-    :param amounts: how many of each type (zero amounts are skipped).
-    :raises AccountLimitExceeded: a limit would be exceeded (532 naming the first one,
-        the account's before its domains', deepest domain first, types in the order
-        given). No count was changed.
-    :raises InvalidParameterValue: an unknown account or resource type.
+    :raises ValueError: a negative amount (a programming error).
+    :raises InvalidParameterValue: an unknown resource type.
     """
     wanted: dict[ResourceType, int] = {}
     for given, amount in amounts.items():
@@ -122,55 +112,52 @@ def reserve_many(
             raise ValueError(f"amount must not be negative, got {amount}")
         if amount:
             wanted[kind] = wanted.get(kind, 0) + amount
+    return wanted
+
+
+_OWNER = (
+    select(Account.type, Account.account_name, Domain.path, Account.domain_id)
+    .join(Domain, Domain.id == Account.domain_id)
+    .where(Account.id == bindparam("account"))
+)
+
+
+def counted_account(session: Session, account_id: int) -> CountedAccount:
+    """What a reservation needs of account ``account_id`` (one statement).
+
+    :raises InvalidParameterValue: no such account.
+    """
+    found = session.connection().execute(_OWNER, {"account": account_id}).first()
+    if found is None:
+        raise_unknown_account(account_id)
+    assert found is not None
+    return CountedAccount(account_id, int(found[0]), str(found[1]), str(found[2]), int(found[3]))
+
+
+def reserve_many(
+    session: Session,
+    account_id: int,
+    amounts: Mapping[ResourceType | int | str, int],
+) -> None:
+    """:func:`reserve` several resource types at once (a deployment's VM and its
+    volumes), in three statements whatever the number of types (four more than one
+    level below ROOT): the account, the ``UPDATE`` of every count row, and one read of
+    those counts that checks them against the limits (module doc). All or nothing: when a limit is
+    exceeded, every increment is undone (one more ``UPDATE``) before the error is
+    raised.
+
+    :param amounts: how many of each type (zero amounts are skipped).
+    :raises AccountLimitExceeded: a limit would be exceeded (532 naming the first one,
+        the account's before its domains', deepest domain first, types in the order
+        given). No count was changed.
+    :raises InvalidParameterValue: an unknown account or resource type.
+    """
+    wanted = amounts_of(amounts)
     if not wanted:
         return
-    owners = _owners(session, account_id, list(wanted))
-    rows = {owner.row_id: owner.kind for owner in owners if owner.row_id is not None}
-    _add_many(session, rows, wanted, 1)
-    if not any(owner.max >= 0 for owner in owners):
-        return
-    # Every count row is now locked by this transaction (the UPDATE), so the counts
-    # read here are exact: nobody else can change them until this transaction ends.
-    counts: dict[int, int] = {
-        row_id: int(count)
-        for row_id, count in session.execute(
-            select(ResourceCount.id, ResourceCount.count).where(ResourceCount.id.in_(list(rows)))
-        )
-    }
-    for kind in wanted:
-        for owner in owners:
-            if owner.kind is not kind or owner.max < 0:
-                continue
-            if owner.row_id is not None and counts.get(owner.row_id, 0) > owner.max:
-                _add_many(session, rows, wanted, -1)
-                raise AccountLimitExceeded(
-                    f"Maximum number of resources of type '{kind.label}' for {owner.what}"
-                    f" has been exceeded (limit {owner.max})."
-                )
-
-
-def _add_many(
-    session: Session,
-    rows: Mapping[int, ResourceType],
-    amounts: Mapping[ResourceType, int],
-    sign: int,
-) -> None:
-    """Add ``sign`` times its type's amount to each count row (by primary key, so the
-    statement locks exactly those rows); one ``UPDATE``."""
-    kinds = list(amounts)
-    if len(kinds) == 1:
-        delta: Any = sign * amounts[kinds[0]]
-    else:
-        delta = case(
-            *((ResourceCount.type == kind.label, sign * amounts[kind]) for kind in kinds),
-            else_=0,
-        )
-    session.execute(
-        update(ResourceCount)
-        .where(ResourceCount.id.in_(list(rows)))
-        .values(count=ResourceCount.count + delta)
-        .execution_options(synchronize_session=False)
-    )
+    reservation = Reservation(counted_account(session, account_id), wanted)
+    reservation.increment(session)
+    reservation.check(session, reservation.read(session))
 
 
 def release(
@@ -180,8 +167,9 @@ def release(
     amount: int = 1,
 ) -> None:
     """Count ``amount`` fewer resources of ``resource_type`` for the account and every
-    domain above it; in the caller's transaction. Counts never go below zero (a count
-    that drifted is repaired by ``updateResourceCount``, not made negative).
+    domain above it (ROOT excepted); in the caller's transaction. Counts never go below
+    zero (a count that drifted is repaired by ``updateResourceCount``, not made
+    negative). Two statements down to one level below ROOT, three deeper.
 
     :raises InvalidParameterValue: an unknown account or resource type.
     """
@@ -190,33 +178,32 @@ def release(
         raise ValueError(f"amount must not be negative, got {amount}")
     if amount == 0:
         return
-    found = session.execute(
-        select(Account.domain_id, Domain.path)
-        .join(Domain, Domain.id == Account.domain_id)
-        .where(Account.id == account_id)
-    ).first()
-    if found is None:
-        raise InvalidParameterValue(f"Unable to find account id={account_id}")
-    domains = select(Domain.id).where(
-        or_(
-            Domain.id == found.domain_id,
-            and_(Domain.path.in_(ancestor_paths(found.path)[1:]), Domain.removed.is_(None)),
-        )
-    )
+    owner = counted_account(session, account_id)
+    lower = case((ResourceCount.count > amount, ResourceCount.count - amount), else_=0)
+    paths = counted_domain_paths(owner.domain_path)
+    # As a reservation's increment: the account's row, then its domains' (the same
+    # lock order), ROOT's never; one statement down to one level below ROOT.
+    mine = ResourceCount.account_id == account_id
+    if len(paths) == 1:
+        mine = or_(mine, ResourceCount.domain_id == owner.domain_id)
     session.execute(
         update(ResourceCount)
-        .where(
-            ResourceCount.type == kind.label,
-            or_(ResourceCount.account_id == account_id, ResourceCount.domain_id.in_(domains)),
-        )
-        .values(
-            count=case(
-                (ResourceCount.count > amount, ResourceCount.count - amount),
-                else_=0,
-            )
-        )
+        .where(mine, ResourceCount.type == kind.label)
+        .values(count=lower)
         .execution_options(synchronize_session=False)
     )
+    if len(paths) > 1:
+        session.execute(
+            update(ResourceCount)
+            .where(
+                ResourceCount.domain_id == Domain.id,
+                Domain.path.in_(paths),
+                Domain.removed.is_(None),
+                ResourceCount.type == kind.label,
+            )
+            .values(count=lower)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def ensure_count_rows(
@@ -310,162 +297,3 @@ def _insert_one(session: Session, connection: Connection, stmt: Any, attempts: i
 
 _DEADLOCK, _LOCK_WAIT_TIMEOUT = 1213, 1205  # MySQL/MariaDB error numbers
 _BESIDE_LOCK_WAIT_S = 3
-
-
-# ---- internals ---------------------------------------------------------------------
-
-
-def _owners(session: Session, account_id: int, kinds: Sequence[ResourceType]) -> list[_Owner]:
-    """The account and its domain chain (deepest first) with their effective limits,
-    one :class:`_Owner` per owner and type, after creating any count row they lack.
-    Two reads whatever the number of types (plus one insert the first time)."""
-    keys = {kind: (account_key(kind), project_key(kind), domain_key(kind)) for kind in kinds}
-    setting_names = sorted({key for trio in keys.values() for key in trio if key is not None})
-    limit_of = {
-        kind: select(ResourceLimit.max)
-        .where(ResourceLimit.account_id == account_id, ResourceLimit.type == kind.label)
-        .scalar_subquery()
-        for kind in kinds
-    }
-    count_of = {
-        kind: select(ResourceCount.id)
-        .where(ResourceCount.account_id == account_id, ResourceCount.type == kind.label)
-        .scalar_subquery()
-        for kind in kinds
-    }
-    found = session.execute(
-        select(
-            Account.type,
-            Account.account_name,
-            Account.domain_id,
-            Domain.path,
-            Domain.uuid,
-            *limit_of.values(),
-            *count_of.values(),
-            *(
-                select(Configuration.value).where(Configuration.name == name).scalar_subquery()
-                for name in setting_names
-            ),
-        )
-        .join(Domain, Domain.id == Account.domain_id)
-        .where(Account.id == account_id)
-    ).first()
-    if found is None:
-        raise InvalidParameterValue(f"Unable to find account id={account_id}")
-    account_type, name, domain_id, path, domain_uuid = found[:5]
-    values = list(found[5:])
-    account_max = dict(zip(kinds, values[: len(kinds)], strict=True))
-    count_rows = dict(zip(kinds, values[len(kinds) : 2 * len(kinds)], strict=True))
-    defaults = {
-        key: _setting(key, value)
-        for key, value in zip(setting_names, values[2 * len(kinds) :], strict=True)
-    }
-    unlimited = account_type == AccountType.ADMIN
-    owners: list[_Owner] = []
-    for kind in kinds:
-        account_default, project_default, _ = keys[kind]
-        if unlimited:
-            account_limit = UNLIMITED
-        elif account_max[kind] is not None:
-            account_limit = int(account_max[kind])
-        else:
-            key = project_default if account_type == AccountType.PROJECT else account_default
-            account_limit = defaults.get(key, UNLIMITED) if key is not None else UNLIMITED
-        owners.append(
-            _Owner(
-                True,
-                account_id,
-                account_limit,
-                f"account name={name} in domain id={domain_uuid}",
-                kind,
-                count_rows[kind],
-            )
-        )
-    # Per type, the domain's limit and count row as correlated subqueries (NULL when
-    # missing), so that one row per domain answers for every type.
-    chain: list[Any] = session.execute(
-        select(
-            Domain.id,
-            Domain.uuid,
-            Domain.path,
-            *(
-                select(ResourceLimit.max)
-                .where(ResourceLimit.domain_id == Domain.id, ResourceLimit.type == kind.label)
-                .scalar_subquery()
-                for kind in kinds
-            ),
-            *(
-                select(ResourceCount.id)
-                .where(ResourceCount.domain_id == Domain.id, ResourceCount.type == kind.label)
-                .scalar_subquery()
-                for kind in kinds
-            ),
-        ).where(
-            or_(
-                Domain.id == domain_id,
-                and_(Domain.path.in_(ancestor_paths(path)[1:]), Domain.removed.is_(None)),
-            )
-        )
-    ).all()  # type: ignore[assignment]
-    missing_domains: dict[ResourceType, list[int]] = {kind: [] for kind in kinds}
-    for row in sorted(chain, key=lambda row: -len(row[2])):
-        row_id, uuid, row_path = row[0], row[1], row[2]
-        for index, kind in enumerate(kinds):
-            row_max, row_count = row[3 + index], row[3 + len(kinds) + index]
-            if row_path == "/" or unlimited:
-                limit = UNLIMITED  # ROOT is never limited (4.1), nor root admins' domains
-            else:
-                domain_default = keys[kind][2]
-                limit = (
-                    int(row_max)
-                    if row_max is not None
-                    else (
-                        defaults.get(domain_default, UNLIMITED)
-                        if domain_default is not None
-                        else UNLIMITED
-                    )
-                )
-            owners.append(_Owner(False, row_id, limit, f"domain id={uuid}", kind, row_count))
-            if row_count is None:
-                missing_domains[kind].append(row_id)
-    if not any(owner.row_id is None for owner in owners):
-        return owners
-    for kind in kinds:
-        ensure_count_rows(
-            session,
-            kind,
-            account_ids=[account_id] if count_rows[kind] is None else [],
-            domain_ids=missing_domains[kind],
-        )
-    # First use: the rows just created, by owner and type (one more read).
-    created = {
-        (row.type, row.account_id is not None, row.account_id or row.domain_id): row.id
-        for row in session.execute(
-            select(
-                ResourceCount.id,
-                ResourceCount.type,
-                ResourceCount.account_id,
-                ResourceCount.domain_id,
-            ).where(
-                ResourceCount.type.in_([kind.label for kind in kinds]),
-                or_(
-                    ResourceCount.account_id == account_id,
-                    ResourceCount.domain_id.in_([o.id for o in owners if not o.is_account]),
-                ),
-            )
-        )
-    }
-    return [
-        replace(owner, row_id=created.get((owner.kind.label, owner.is_account, owner.id)))
-        for owner in owners
-    ]
-
-
-def _setting(key: str | None, value: object) -> int:
-    default = DEFAULTS.get(key or "", UNLIMITED)
-    if value is None:
-        return default
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return default

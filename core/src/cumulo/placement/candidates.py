@@ -26,10 +26,12 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    and_,
     bindparam,
     case,
     func,
     literal,
+    or_,
     select,
     update,
 )
@@ -40,6 +42,7 @@ from cumulo.compute.models import VirtualMachine, VmState
 from cumulo.infra.hosts.models import (
     Cluster,
     Host,
+    HostDetail,
     HostStatus,
     HostTag,
     HostType,
@@ -120,14 +123,82 @@ def _scope(vm: VmRequirements, *, bound: bool = False) -> list[ColumnElement[boo
 _STATEMENTS: dict[tuple[Any, ...], Select[*tuple[Any, ...]]] = {}
 
 
+class _Driver:
+    """How a claim (run on every decision) reaches the driver: compiled once per
+    dialect to its SQL text, then run with ``exec_driver_sql`` (statement listeners and
+    the transaction as usual), which skips SQLAlchemy's per-execution cache lookup and
+    parameter processing: a third of the statement's cost. For ``UPDATE`` s whose
+    values need no type processing (integers, a float); not for a ``SELECT``, whose
+    result description a textual statement would have analysed anew every time."""
+
+    def __init__(self, stmt: Any) -> None:
+        self.stmt = stmt
+        self._compiled: dict[Any, tuple[str, Any, tuple[str, ...] | None]] = {}
+
+    def __call__(self, session: Session, params: dict[str, Any]) -> Any:
+        connection = session.connection()
+        dialect = connection.dialect
+        found = self._compiled.get(dialect)
+        if found is None:
+            compiled = self.stmt.compile(dialect=dialect)
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            found = (str(compiled), compiled, order)
+            self._compiled[dialect] = found
+        sql, compiled, order = found
+        values = compiled.construct_params(params)
+        arguments = tuple(values[name] for name in order) if order is not None else values
+        return connection.exec_driver_sql(sql, arguments)
+
+
+_DRIVERS: dict[int, _Driver] = {}
+
+
+def _driver(stmt: Any) -> _Driver:
+    """The :class:`_Driver` of a statement built once (kept in :data:`_STATEMENTS` or
+    a module constant, so its id names it for the process)."""
+    found = _DRIVERS.get(id(stmt))
+    if found is None or found.stmt is not stmt:
+        found = _DRIVERS[id(stmt)] = _Driver(stmt)
+    return found
+
+
+def _detail(name: str) -> Any:
+    """A host's ``host_details`` value ``name`` (the unique (host, name) key)."""
+    return (
+        select(HostDetail.value)
+        .where(HostDetail.host_id == Host.id, HostDetail.name == name)
+        .scalar_subquery()
+    )
+
+
 def candidate_statement(
-    session: Session, vm: VmRequirements, limit: int = PAGE_SIZE
+    session: Session,
+    vm: VmRequirements,
+    limit: int = PAGE_SIZE,
+    *,
+    pools: bool = False,
+    access: bool = False,
 ) -> Select[*tuple[Any, ...]]:
     """The candidate query with bind parameters ``zone``, ``pod``/``cluster``/``host``
     (when the request names them), ``cpu``, ``memory`` and ``after``; built once per
-    shape and dialect, since constructing it costs more than running it."""
+    shape and dialect, since constructing it costs more than running it.
+
+    :param pools: with each host's pools outer-joined (a row per host and pool: the
+        shared pools of its cluster and its own local pool), so that a placement with
+        disks needs no second read.
+    :param access: with what a driver call needs to reach each host (URL, guid, the
+        login from ``host_details``), for the start that follows a placement.
+    """
     dialect = session.get_bind().dialect.name
-    shape = (dialect, vm.pod_id is None, vm.cluster_id is None, vm.host_id is None, limit)
+    shape = (
+        dialect,
+        vm.pod_id is None,
+        vm.cluster_id is None,
+        vm.host_id is None,
+        limit,
+        pools,
+        access,
+    )
     found = _STATEMENTS.get(shape)
     if found is not None:
         return found
@@ -152,8 +223,8 @@ def candidate_statement(
         .subquery("page")
     )
     zone_domain = aliased(Domain)
-    stmt = (
-        select(
+    stmt: Select[Any] = (
+        select(  # type: ignore[assignment]
             Host.id,
             Host.uuid,
             Host.name,
@@ -180,8 +251,33 @@ def candidate_statement(
         .join(Pod, Pod.id == Host.pod_id)
         .join(Zone, Zone.id == Host.data_center_id)
         .outerjoin(zone_domain, zone_domain.id == Zone.domain_id)
-        .order_by(Host.id)
     )
+    if access:
+        stmt = stmt.add_columns(Host.url, Host.guid, _detail("username"), _detail("password"))
+    if pools:
+        stmt = stmt.add_columns(*_pool_columns(session)).outerjoin(
+            StoragePool,
+            and_(
+                StoragePool.cluster_id == Host.cluster_id,
+                StoragePool.data_center_id == Host.data_center_id,
+                StoragePool.removed.is_(None),
+                StoragePool.status != StoragePoolStatus.REMOVED.value,
+                # Other hosts' local pools can never serve this one
+                # (CandidatePool.serves: its host, else its address for a pool
+                # recorded without one).
+                or_(
+                    StoragePool.scope != "HOST",
+                    StoragePool.host_id == Host.id,
+                    and_(
+                        StoragePool.host_id.is_(None),
+                        StoragePool.host_address == Host.private_ip_address,
+                    ),
+                ),
+            ),
+        )
+        stmt = stmt.order_by(Host.id, StoragePool.id)
+    else:
+        stmt = stmt.order_by(Host.id)
     _STATEMENTS[shape] = stmt
     return stmt
 
@@ -207,6 +303,120 @@ def candidate_parameters(
     return params
 
 
+@dataclass(frozen=True)
+class HostAccess:
+    """How a driver reaches a host: read with the candidates, so that the start after
+    a placement needs no statement of its own for it.
+
+    :param password: as stored (``ENC(...)`` under the database key).
+    """
+
+    url: str
+    guid: str
+    username: str
+    password: str | None
+
+
+@dataclass(frozen=True)
+class PoolAccess:
+    """What a storage driver's pool reference is built from (no credentials)."""
+
+    uuid: str
+    pool_type: str
+    host_address: str
+    path: str
+
+
+@dataclass
+class Page:
+    """One page of candidates: the hosts, and with them what was asked for."""
+
+    hosts: list[CandidateHost]
+    pools: dict[int, list[CandidatePool]] | None = None
+    """The pools by cluster (each cluster of the page, maybe empty), with ``pools``."""
+    access: dict[int, HostAccess] | None = None
+    pool_access: dict[int, PoolAccess] | None = None
+
+
+def candidate_page(
+    session: Session,
+    vm: VmRequirements,
+    need: Need,
+    after_id: int = 0,
+    limit: int = PAGE_SIZE,
+    until_id: int = NO_END,
+    *,
+    storage_factor: float | None = None,
+    access: bool = False,
+) -> Page:
+    """Up to ``limit`` hosts of the requested scope that are ``Up``, ``Enabled`` and
+    have ``need`` free, with id above ``after_id``, by id, with their cluster's and
+    pod's states; one statement.
+
+    :param storage_factor: read the hosts' pools too, in the same statement
+        (``storage.overprovisioning.factor`` for thin pools); ``None``: no pools.
+    :param access: read how drivers reach each host too.
+    """
+    with_pools = storage_factor is not None
+    # Core execution on the session's connection (same transaction): the ORM layer
+    # would only add per-call overhead to a statement that returns plain rows.
+    rows = session.connection().execute(
+        candidate_statement(session, vm, limit, pools=with_pools, access=access),
+        candidate_parameters(vm, need, after_id, until_id),
+    )
+    page = Page([], {} if with_pools else None, {} if access else None)
+    if with_pools:
+        page.pool_access = {}
+    seen: set[int] = set()
+    pool_seen: set[int] = set()
+    extra = 19 + (4 if access else 0)
+    for row in rows:
+        host_id = row[0]
+        if host_id not in seen:
+            seen.add(host_id)
+            page.hosts.append(_host(row))
+            if access:
+                assert page.access is not None
+                page.access[host_id] = HostAccess(
+                    row[19] or "", row[20] or "", row[21] or "", row[22]
+                )
+            if page.pools is not None:
+                page.pools.setdefault(row[5], [])
+        if with_pools and row[extra] is not None and row[extra] not in pool_seen:
+            assert page.pools is not None and page.pool_access is not None
+            pool_seen.add(row[extra])
+            pool = _pool(row[extra:], storage_factor or 1.0)
+            page.pools.setdefault(pool.cluster_id or 0, []).append(pool)
+            page.pool_access[pool.id] = PoolAccess(
+                pool.uuid, pool.pool_type, pool.host_address, row[extra + 13] or ""
+            )
+    return page
+
+
+def _host(row: Any) -> CandidateHost:
+    return CandidateHost(
+        id=row[0],
+        uuid=row[1],
+        name=row[2],
+        zone_id=row[3],
+        pod_id=row[4],
+        cluster_id=row[5],
+        hypervisor_type=row[6] or "",
+        status=row[7],
+        resource_state=row[8],
+        cluster_allocation_state=row[9],
+        pod_allocation_state=row[10],
+        total_cpu_mhz=int(row[11] or 0),
+        free_cpu_mhz=int(row[12]),
+        total_memory_bytes=int(row[13] or 0),
+        free_memory_bytes=int(row[14]),
+        tags=_split(row[15]),
+        private_ip_address=row[16],
+        zone_domain_path=row[17],
+        cluster_managed_state=row[18] or "Managed",
+    )
+
+
 def candidate_hosts(
     session: Session,
     vm: VmRequirements,
@@ -215,39 +425,8 @@ def candidate_hosts(
     limit: int = PAGE_SIZE,
     until_id: int = NO_END,
 ) -> list[CandidateHost]:
-    """Up to ``limit`` hosts of the requested scope that are ``Up``, ``Enabled`` and
-    have ``need`` free, with id above ``after_id``, by id, with their cluster's and
-    pod's states; one statement."""
-    # Core execution on the session's connection (same transaction): the ORM layer
-    # would only add per-call overhead to a statement that returns plain rows.
-    rows = session.connection().execute(
-        candidate_statement(session, vm, limit),
-        candidate_parameters(vm, need, after_id, until_id),
-    )
-    return [
-        CandidateHost(
-            id=row[0],
-            uuid=row[1],
-            name=row[2],
-            zone_id=row[3],
-            pod_id=row[4],
-            cluster_id=row[5],
-            hypervisor_type=row[6] or "",
-            status=row[7],
-            resource_state=row[8],
-            cluster_allocation_state=row[9],
-            pod_allocation_state=row[10],
-            total_cpu_mhz=int(row[11] or 0),
-            free_cpu_mhz=int(row[12]),
-            total_memory_bytes=int(row[13] or 0),
-            free_memory_bytes=int(row[14]),
-            tags=_split(row[15]),
-            private_ip_address=row[16],
-            zone_domain_path=row[17],
-            cluster_managed_state=row[18] or "Managed",
-        )
-        for row in rows
-    ]
+    """The hosts of :func:`candidate_page` alone (one statement)."""
+    return candidate_page(session, vm, need, after_id, limit, until_id).hosts
 
 
 _HIGHEST: dict[tuple[str, int], int] = {}
@@ -316,6 +495,52 @@ def eliminated_by_query(session: Session, vm: VmRequirements, need: Need) -> dic
 # ---- pools and footprint ------------------------------------------------------------------
 
 
+def _pool_columns(session: Session) -> list[Any]:
+    """A pool as :func:`_pool` reads it (15 columns, its path then its host)."""
+    return [
+        StoragePool.id,
+        StoragePool.uuid,
+        StoragePool.name,
+        StoragePool.data_center_id,
+        StoragePool.pod_id,
+        StoragePool.cluster_id,
+        StoragePool.scope,
+        StoragePool.pool_type,
+        StoragePool.status,
+        StoragePool.capacity_bytes,
+        # What the plugins see as used: the claims, or what the driver reports
+        # if that is more (a pool filled outside cumulo has no room either).
+        case(
+            (StoragePool.used_bytes > StoragePool.allocated_bytes, StoragePool.used_bytes),
+            else_=StoragePool.allocated_bytes,
+        ),
+        StoragePool.host_address,
+        _tags_of(session, StoragePool, StoragePoolTag.tag, StoragePoolTag.pool_id),
+        StoragePool.path,
+        StoragePool.host_id,
+    ]
+
+
+def _pool(row: Any, storage_factor: float) -> CandidatePool:
+    return CandidatePool(
+        id=row[0],
+        uuid=row[1],
+        name=row[2],
+        zone_id=row[3],
+        pod_id=row[4],
+        cluster_id=row[5],
+        scope=row[6],
+        pool_type=row[7],
+        status=row[8],
+        capacity_bytes=int(row[9] or 0),
+        used_bytes=int(row[10] or 0),
+        host_address=row[11] or "",
+        tags=_split(row[12]),
+        overprovisioning=storage_factor if row[7] in OVERPROVISIONED_POOL_TYPES else 1.0,
+        host_id=row[14],
+    )
+
+
 def _pool_statement(session: Session) -> Select[*tuple[Any, ...]]:
     """The pools query with bind parameters ``zone`` and ``clusters`` (expanding),
     built once per dialect."""
@@ -324,26 +549,7 @@ def _pool_statement(session: Session) -> Select[*tuple[Any, ...]]:
     if found is not None:
         return found
     stmt = (
-        select(
-            StoragePool.id,
-            StoragePool.uuid,
-            StoragePool.name,
-            StoragePool.data_center_id,
-            StoragePool.pod_id,
-            StoragePool.cluster_id,
-            StoragePool.scope,
-            StoragePool.pool_type,
-            StoragePool.status,
-            StoragePool.capacity_bytes,
-            # What the plugins see as used: the claims, or what the driver reports
-            # if that is more (a pool filled outside cumulo has no room either).
-            case(
-                (StoragePool.used_bytes > StoragePool.allocated_bytes, StoragePool.used_bytes),
-                else_=StoragePool.allocated_bytes,
-            ),
-            StoragePool.host_address,
-            _tags_of(session, StoragePool, StoragePoolTag.tag, StoragePoolTag.pool_id),
-        )
+        select(*_pool_columns(session))
         .where(
             StoragePool.data_center_id == bindparam("zone", type_=BigInteger),
             StoragePool.cluster_id.in_(bindparam("clusters", expanding=True)),
@@ -367,25 +573,7 @@ def candidate_pools(
     rows = session.connection().execute(
         _pool_statement(session), {"zone": zone_id, "clusters": clusters}
     )
-    return [
-        CandidatePool(
-            id=row[0],
-            uuid=row[1],
-            name=row[2],
-            zone_id=row[3],
-            pod_id=row[4],
-            cluster_id=row[5],
-            scope=row[6],
-            pool_type=row[7],
-            status=row[8],
-            capacity_bytes=int(row[9] or 0),
-            used_bytes=int(row[10] or 0),
-            host_address=row[11] or "",
-            tags=_split(row[12]),
-            overprovisioning=storage_factor if row[7] in OVERPROVISIONED_POOL_TYPES else 1.0,
-        )
-        for row in rows
-    ]
+    return [_pool(row, storage_factor) for row in rows]
 
 
 def account_footprint(session: Session, account_id: int, zone_id: int) -> AccountFootprint:
@@ -434,8 +622,8 @@ def claim_host(session: Session, host_id: int, need: Need) -> bool:
     :return: whether the claim won (``False``: another placement took the room since
         the candidates were read; nothing changed).
     """
-    result = session.connection().execute(
-        _CLAIM_HOST, {"host": host_id, "cpu": need.cpu_mhz, "memory": need.memory_bytes}
+    result = _driver(_CLAIM_HOST)(
+        session, {"host": host_id, "cpu": need.cpu_mhz, "memory": need.memory_bytes}
     )
     return bool(result.rowcount)
 
@@ -485,8 +673,8 @@ def claim_pool(session: Session, pool: CandidatePool, size_bytes: int) -> bool:
     """Reserve ``size_bytes`` on ``pool`` if it still fits (``allocated_bytes``, the
     claims, against the capacity times its over-provisioning factor); one statement.
     ``False``: it no longer fits. ``used_bytes`` (the driver's figure) is not touched."""
-    result = session.connection().execute(
-        _CLAIM_POOL, {"pool": pool.id, "size": size_bytes, "factor": pool.overprovisioning}
+    result = _driver(_CLAIM_POOL)(
+        session, {"pool": pool.id, "size": size_bytes, "factor": pool.overprovisioning}
     )
     return bool(result.rowcount)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +183,14 @@ def order_hosts(
 ) -> list[CandidateHost]:
     """The surviving hosts in the order to try them: the planner's clusters, within each
     the weighers' ranking (lexicographic, then host id), refined by the planner."""
+    return list(iter_ordered_hosts(hosts, components, ctx, tally))
+
+
+def iter_ordered_hosts(
+    hosts: Sequence[CandidateHost], components: Components, ctx: AllocationContext, tally: Tally
+) -> Iterator[CandidateHost]:
+    """:func:`order_hosts`, one cluster at a time: a placement usually takes the first
+    host, so the weighers rank the later clusters' hosts only if it comes to them."""
     clusters = clusters_of(hosts)
     ordered = list(components.planner.order_clusters(clusters, ctx))
     known = {c.id for c in clusters}
@@ -193,7 +201,6 @@ def order_hosts(
     skipped = sum(len(by_cluster[c]) for c in known - set(chosen))
     if skipped:
         tally[("host", components.planner_name, PLANNER_SKIPPED)] += skipped
-    result: list[CandidateHost] = []
     for cluster_id in dict.fromkeys(chosen):
         members = by_cluster[cluster_id]
         weights = [list(w.weigh(members, ctx)) for _, w in components.weighers]
@@ -201,15 +208,17 @@ def order_hosts(
             if len(column) != len(members):
                 raise InternalError(f"weigher '{name}' returned {len(column)} weights "
                                     f"for {len(members)} hosts")  # fmt: skip
-        rank = sorted(
-            range(len(members)),
-            key=lambda i: (*(-column[i] for column in weights), members[i].id),
-        )
-        weighed = [members[i] for i in rank]
+        if len(members) == 1:
+            weighed = members
+        else:
+            rank = sorted(
+                range(len(members)),
+                key=lambda i: (*(-column[i] for column in weights), members[i].id),
+            )
+            weighed = [members[i] for i in rank]
         refined = list(components.planner.order_hosts(weighed, ctx))
         allowed = {h.id for h in weighed}
-        result.extend(h for h in refined if h.id in allowed)
-    return result
+        yield from (h for h in refined if h.id in allowed)
 
 
 # ---- pools -------------------------------------------------------------------------------------

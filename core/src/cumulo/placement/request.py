@@ -10,7 +10,12 @@ with the count of candidates each filter eliminated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cumulo.placement.candidates import HostAccess, PoolAccess
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,12 @@ class Placement:
         asked for).
     :param data_pool_id: the pool of the data disk (``None``: no data disk).
     :param retries: claims lost to concurrent placements before this one won.
+    :param host_access: how drivers reach the host (``place(access=True)`` only).
+    :param pool_access: what the chosen pools' references are built from, by pool id
+        (``place(access=True)`` only).
+    :param host_name: the host's name (events name it).
+    :param host_uuid: its public id.
+    :param zone_id: its zone.
     """
 
     host_id: int
@@ -97,6 +108,11 @@ class Placement:
     cpu_mhz: int = 0
     memory_bytes: int = 0
     retries: int = 0
+    host_access: HostAccess | None = None
+    pool_access: Mapping[int, PoolAccess] = field(default_factory=dict)
+    host_name: str = ""
+    host_uuid: str = ""
+    zone_id: int = 0
 
 
 @dataclass(frozen=True)

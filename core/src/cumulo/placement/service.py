@@ -8,8 +8,8 @@
    :data:`~cumulo.placement.candidates.PAGE_SIZE` (see :mod:`.candidates`);
 3. the plugins (:mod:`cumulo.sdk.allocation`): filters, the planner's cluster order,
    weighers; the account's footprint (one statement) only for a planner that asks;
-4. the pools of the first clusters in that order (one statement, when there are disks;
-   another only if those clusters' pools are all full);
+4. the pools of the candidates' clusters, read by the candidate statement itself when
+   there are disks (outer-joined: a row per host and pool);
 5. :func:`place` only: a conditional ``UPDATE`` of the first host in order (and one per
    disk on its pools), in the caller's transaction — no commit; a claim lost to a
    concurrent placement moves on to the next host.
@@ -37,6 +37,7 @@ from cumulo.placement.pipeline import (
     PoolTally,
     Tally,
     filter_hosts,
+    iter_ordered_hosts,
     load_components,
     order_hosts,
     storage_plan,
@@ -64,10 +65,6 @@ MAX_PAGES = 5
 """Pages of candidates examined at most: beyond that many rejected candidates, the
 filters are excluding almost everything and another page would not help."""
 
-POOL_BATCH = 4
-"""Clusters whose pools :func:`place` reads in one statement (the first host's and the
-next ones in the order, in case its pools are full)."""
-
 RANDOM = "Random"
 """The weigher whose presence makes the candidate scan start at a random host."""
 
@@ -83,9 +80,19 @@ LOST_POOL = "whose pools were filled by concurrent deployments meanwhile"
 class _Run:
     """One placement's state: settings, plugins, context, tallies."""
 
-    def __init__(self, session: Session, request: PlacementRequest, config: Any | None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        request: PlacementRequest,
+        config: Any | None,
+        *,
+        access: bool = False,
+    ) -> None:
         self.session = session
         self.request = request
+        self.access = access
+        self.host_access: dict[int, db.HostAccess] = {}
+        self.pool_access: dict[int, db.PoolAccess] = {}
         settings = keys.read_settings(session, keys.CORE_SETTING_NAMES, config)
         self.components: Components = load_components(settings, request.planner)
         extra = self.components.settings_keys() - set(settings)
@@ -179,10 +186,12 @@ class _Run:
         if updates:
             self.ctx = AllocationContext(**{**self.ctx.__dict__, **updates})
 
-    def pages(self) -> Any:
+    def pages(self, *, lazy: bool = False) -> Any:
         """The ordered surviving hosts, per page of candidates: a small first page
         (:data:`~cumulo.placement.candidates.FIRST_PAGE_SIZE`, enough in a zone that
         is not nearly full) then pages of :data:`~cumulo.placement.candidates.PAGE_SIZE`.
+        With ``lazy``, each page's order is an iterator that ranks a cluster's hosts
+        only when the caller comes to it (:func:`iter_ordered_hosts`).
 
         With the ``Random`` weigher (4.1's ``vm.allocation.algorithm=random``) the scan
         starts at a random host id of the zone and wraps around: concurrent placements
@@ -197,16 +206,39 @@ class _Run:
             while pages < MAX_PAGES:
                 limit = db.FIRST_PAGE_SIZE if pages == 0 else db.PAGE_SIZE
                 pages += 1
-                hosts = db.candidate_hosts(self.session, self.vm, self.need, after, limit, until)
+                page = db.candidate_page(
+                    self.session,
+                    self.vm,
+                    self.need,
+                    after,
+                    limit,
+                    until,
+                    storage_factor=self.storage_factor if self.ctx.disks else None,
+                    access=self.access,
+                )
+                hosts = page.hosts
+                for cluster, pools in (page.pools or {}).items():
+                    self._pools.setdefault(cluster, pools)
+                self.host_access.update(page.access or {})
+                self.pool_access.update(page.pool_access or {})
                 self.examined += len(hosts)
                 if hosts:
                     self._prepare(hosts)
                     survivors = filter_hosts(hosts, self.components, self.ctx, self.tally)
                     if survivors:
-                        yield order_hosts(survivors, self.components, self.ctx, self.tally)
+                        order = iter_ordered_hosts if lazy else order_hosts
+                        yield order(survivors, self.components, self.ctx, self.tally)
                 if not db.page_is_full(hosts, limit):
                     break
                 after = hosts[-1].id
+
+    def pools_of(self, host: CandidateHost) -> list[CandidatePool]:
+        """The pools of ``host``'s cluster: read with the candidates (one more
+        statement for that cluster alone otherwise)."""
+        found = self._pools.get(host.cluster_id)
+        if found is None:
+            return self.pools_for([host], 0, 1)
+        return found
 
     def pools_for(
         self, ordered: list[CandidateHost], index: int, batch: int
@@ -225,13 +257,15 @@ class _Run:
             for cluster in wanted:
                 self._pools[cluster] = []
             for pool in db.candidate_pools(
-                self.session,
-                self.request.zone_id,
-                wanted,
-                keys.factor(self.settings, keys.STORAGE_OVERPROVISIONING, 2.0),
+                self.session, self.request.zone_id, wanted, self.storage_factor
             ):
                 self._pools.setdefault(pool.cluster_id or 0, []).append(pool)
         return self._pools[cluster_id]
+
+    @property
+    def storage_factor(self) -> float:
+        """``storage.overprovisioning.factor`` (thin pools may be committed that much)."""
+        return keys.factor(self.settings, keys.STORAGE_OVERPROVISIONING, 2.0)
 
     def plan_storage(
         self, host: CandidateHost, pools: list[CandidatePool]
@@ -289,13 +323,22 @@ def _planned(host: CandidateHost, plan: list[list[CandidatePool]] | None) -> Pla
     )
 
 
-def place(session: Session, request: PlacementRequest, *, config: Any | None = None) -> Placement:
+def place(
+    session: Session,
+    request: PlacementRequest,
+    *,
+    config: Any | None = None,
+    access: bool = False,
+) -> Placement:
     """Choose a host (and pools) for ``request`` and claim them in ``session``'s
     transaction (the caller commits, or rolls back to undo the claim).
 
     :param config: the runtime's :class:`cumulo.config.ConfigStore` for ``session``
         (``Runtime.config_store(session)``), whose cache saves the settings statement;
         without it the settings are read from the ``configuration`` table.
+    :param access: read, with the candidates, how drivers reach the chosen host and
+        its pools (:attr:`Placement.host_access`, :attr:`Placement.pool_access`): the
+        start that follows then needs no statement for them.
     :return: the placement, with what was charged to the host.
     :raises InsufficientCapacity: nothing fits (533); the errortext counts what
         eliminated the candidates, e.g. "no host can run it: 3 hosts in maintenance, 12
@@ -303,15 +346,11 @@ def place(session: Session, request: PlacementRequest, *, config: Any | None = N
     :raises InternalError: a planner or allocator named in the settings or the
         offering cannot be loaded (530, naming it).
     """
-    run = _Run(session, request, config)
+    run = _Run(session, request, config, access=access)
     retries = 0
-    for ordered in run.pages():
-        for index, host in enumerate(ordered):
-            plan = (
-                run.plan_storage(host, run.pools_for(ordered, index, POOL_BATCH))
-                if run.ctx.disks
-                else []
-            )
+    for ordered in run.pages(lazy=True):
+        for host in ordered:
+            plan = run.plan_storage(host, run.pools_of(host)) if run.ctx.disks else []
             if plan is None:
                 continue
             if not db.claim_host(session, host.id, run.need):
@@ -326,6 +365,11 @@ def place(session: Session, request: PlacementRequest, *, config: Any | None = N
                 continue
             by_kind = dict(zip((d.kind for d in run.ctx.disks), chosen, strict=True))
             return Placement(
+                host_access=run.host_access.get(host.id),
+                pool_access={p: run.pool_access[p] for p in chosen if p in run.pool_access},
+                host_name=host.name,
+                host_uuid=host.uuid,
+                zone_id=host.zone_id,
                 host_id=host.id,
                 pod_id=host.pod_id,
                 cluster_id=host.cluster_id,

@@ -245,7 +245,7 @@ class CandidatePool:
     """A primary storage pool a disk might go to.
 
     :param scope: ``"CLUSTER"`` (shared by the hosts of ``cluster_id``) or ``"HOST"``
-        (local to the host whose management address is ``host_address``).
+        (local to host ``host_id``, whose management address is ``host_address``).
     :param pool_type: ``NetworkFilesystem``, ``IscsiLUN``, ``Filesystem`` (local) ...
     :param status: ``Up``, ``Maintenance``, ...
     :param capacity_bytes: its size.
@@ -269,6 +269,7 @@ class CandidatePool:
     host_address: str = ""
     tags: frozenset[str] = frozenset()
     overprovisioning: float = 1.0
+    host_id: int | None = None
 
     @property
     def free_bytes(self) -> int:
@@ -279,6 +280,10 @@ class CandidatePool:
         """Whether ``host`` can reach this pool (its cluster's shared pool, or its own
         local pool)."""
         if self.scope == "HOST":
+            if self.host_id is not None:
+                # Hosts given by name may share an address (simulated http://sim/...
+                # hosts all have "sim"): the pool's own host is the reliable match.
+                return self.host_id == host.id
             return (
                 self.cluster_id == host.cluster_id
                 and bool(self.host_address)

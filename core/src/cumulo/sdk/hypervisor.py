@@ -125,6 +125,44 @@ class HostConnection:
 
 
 @dataclass(frozen=True)
+class LocalStorage:
+    """Disk space of the host itself that can hold VM volumes (host-local primary
+    storage, REQ-PS-06); 4.1's ``StoragePoolInfo`` of a local pool.
+
+    The management server turns each into a primary storage pool of scope ``HOST``,
+    named ``<host name> Local Storage``, and finds it again on every later
+    :meth:`HypervisorDriver.connect` by :attr:`uuid`: the pool's id *is* that uuid, so a
+    storage driver given a :class:`~cumulo.sdk.storage.PoolRef` of a local pool sees
+    the host's own identity of the storage.
+
+    - KVM: a libvirt directory pool such as ``/var/lib/libvirt/images`` (``uuid`` the
+      libvirt pool UUID, ``path`` its target directory, ``pool_type`` ``Filesystem``);
+    - XenServer: the host's local SR (``uuid`` the SR uuid, ``path`` the SR uuid or its
+      device, ``pool_type`` ``LVM`` or ``EXT`` as the SR type says);
+    - VMware: each local VMFS datastore of the ESXi host (``uuid`` the datastore's
+      vSphere uuid, ``path`` ``[<datastore name>]``, ``pool_type`` ``VMFS``).
+
+    :param uuid: stable identity of the storage: the same storage gives the same uuid at
+        every connect, and no other storage in the cloud has it (hosts cloned from one
+        image can share a libvirt pool UUID: the management server refuses the second).
+        At most 40 characters; a UUID in its canonical form is best.
+    :param path: where it lives on the host (shown as the pool's ``path``).
+    :param total_bytes: its size (>= 0).
+    :param used_bytes: what is used on it now, VM volumes or not (0..``total_bytes``).
+    :param pool_type: 4.1's ``StoragePoolType`` name: ``Filesystem``, ``LVM``, ``EXT``,
+        ``VMFS``.
+    :param name: the storage's own label on the host, for messages (may be empty).
+    """
+
+    uuid: str
+    path: str
+    total_bytes: int
+    used_bytes: int = 0
+    pool_type: str = "Filesystem"
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class HostInfo:
     """What :meth:`HypervisorDriver.connect` discovered.
 
@@ -137,6 +175,10 @@ class HostInfo:
     :param hypervisor_version: e.g. ``6.0.2``, ``5.1``, ``qemu 1.5``.
     :param capabilities: e.g. ``("hvm",)``, ``("hvm", "pv")``.
     :param name: the host's own name (shown as the host name by default).
+    :param local_storage: the host's own storage for VM volumes (:class:`LocalStorage`),
+        each one reported at every connect; empty when the host has none or the driver
+        does not tell (KVM: its local directory pool; XenServer: its local SR; VMware:
+        its local datastores).
     """
 
     guid: str
@@ -147,6 +189,7 @@ class HostInfo:
     hypervisor_version: str
     capabilities: tuple[str, ...] = ()
     name: str = ""
+    local_storage: tuple[LocalStorage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,7 +242,15 @@ class VolumeSpec:
 
 @dataclass(frozen=True)
 class NicSpec:
-    """A virtual NIC: ``broadcast_uri`` is ``vlan://100``, ``vlan://untagged`` ..."""
+    """A virtual NIC: ``broadcast_uri`` is ``vlan://100``, ``vlan://untagged`` ...
+
+    :param traffic_type: the NIC's traffic (``Guest``, ``Public``, ``Management``,
+        ``Control``, ``Storage``); empty means ``Guest`` (drivers written before it).
+    :param network_label: the zone's traffic label for that traffic on the NIC's
+        physical network, for the host's hypervisor (``kvmnetworklabel``: the KVM
+        bridge; ``xennetworklabel``: the XenServer network; ``vmwarenetworklabel``:
+        the vSwitch); empty: the host's default for the traffic (REQ-KVM-05).
+    """
 
     mac_address: str
     ip_address: str = ""
@@ -208,6 +259,8 @@ class NicSpec:
     broadcast_uri: str = ""
     device_id: int = 0
     is_default: bool = False
+    traffic_type: str = ""
+    network_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,7 +359,10 @@ class HypervisorDriver(Driver):
         Blocks for a round trip or a few (KVM: SSH + libvirt ``getInfo``; XenServer:
         ``session.login_with_password`` + ``host.get_record``; VMware: vCenter login and
         the host's ``summary.hardware``). Repeatable: connecting an already connected
-        host returns the same :attr:`HostInfo.guid`.
+        host returns the same :attr:`HostInfo.guid`, and the same
+        :attr:`LocalStorage.uuid` for each local storage, with its current size and use
+        (``addHost`` and ``reconnectHost`` create or refresh the host's local pools from
+        it).
 
         :raises InvalidHostCredentials: the host refused the credentials.
         :raises HostUnreachable: nothing answered at ``connection.url``.
@@ -486,3 +542,16 @@ class HypervisorDriver(Driver):
         :raises VmNotFound: no such VM on the host.
         """
         raise NotImplementedError
+
+    def system_vm_access_uri(self, host: HostRef, name: str, control_ip: str) -> str:
+        """How the management server reaches a system VM it started on ``host`` (a
+        virtual router: its configuration is pushed there), given the VM's instance name
+        and its link-local control address. Optional: the default is 4.1's,
+        ``ssh://<control_ip>:3922`` (the system VM's SSH daemon on its control NIC, which
+        the management server reaches through the host).
+
+        A driver whose hosts cannot route to the control network overrides it (a
+        simulator, which runs no VM, answers a ``file://`` directory where the
+        configuration is written instead). Never blocks; never raises.
+        """
+        return f"ssh://{control_ip}:3922"

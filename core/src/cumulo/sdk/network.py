@@ -462,6 +462,7 @@ class NetworkProvider(Driver):
     def apply_security_groups(
         self, ctx: NetworkContext, network: NetworkRef, vms: tuple[VmSecurityRules, ...]
     ) -> None:
-        """The security rules of every VM of the network that has changed rules (each
-        entry is that VM's whole rule set)."""
+        """The network's whole SecurityGroup set: every VM with a NIC on the network
+        that is in a security group, each with all its rules — what the core's rule-set
+        builder returns and the compliance kit checks. A VM left out loses its rules."""
         raise ProviderRefused(f"{self.name} does not provide SecurityGroup")

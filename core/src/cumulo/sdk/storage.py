@@ -35,6 +35,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urljoin, urlsplit
 
 from cumulo.sdk.driver import Driver
+from cumulo.sdk.hypervisor import HostConnection
 
 # ---- errors --------------------------------------------------------------------------
 
@@ -117,11 +118,23 @@ class PoolRef:
     :param uuid: the pool's public id (stable across renames).
     :param url: its URL (``nfs://server/path``).
     :param details: protocol extras (``storage.sr_name_label``, credentials ...).
+    :param hosts: hypervisor hosts that can reach the pool (the ``Up`` hosts of its
+        cluster), the host the operation is for first when there is one (the host a VM
+        starts on), for drivers that reach storage through a host: KVM defines the pool
+        in the host's libvirtd and works on volumes there; XenServer reaches the pool's
+        SR through a host's XenAPI session; VMware names the ESXi host whose datastore
+        it is. Drivers that talk to the storage itself ignore it. As for pings, the
+        connections carry the URL and user name but no password (a driver uses the
+        session its ``connect`` opened, or a transport that needs none) — except
+        during a VM start, where the first (the VM's host) carries the host's
+        credentials, so a driver in a process that has not logged in yet can create
+        the VM's volumes; empty when no host is ``Up``.
     """
 
     uuid: str
     url: str
     details: Mapping[str, str] = field(default_factory=dict)
+    hosts: tuple[HostConnection, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -337,6 +350,29 @@ class SecondaryStorageDriver(Driver):
         :raises StorageOperationFailed: the driver cannot copy, or the copy failed.
         """
         raise StorageOperationFailed(f"{self.name} storage cannot copy objects between stores")
+
+    def copy_within_store(
+        self,
+        store: StoreRef,
+        path: str,
+        target_path: str,
+        progress: Progress | None = None,
+    ) -> StoredObject:
+        """Copy the object at ``path`` to ``target_path`` on the same store
+        (``createTemplate`` from a snapshot reads the snapshot's backup, as 4.1's
+        ``CreatePrivateTemplateFromSnapshotCommand`` does on secondary storage); blocks
+        until done and tells ``progress`` as it goes. The source stays. Copying again
+        over a half-written ``target_path`` must succeed. Optional: the default refuses
+        (the core then copies from the snapshot's primary copy instead).
+
+        The returned object's ``size_bytes`` is the source's virtual size,
+        ``physical_size_bytes`` what the copy occupies, ``digests`` those of the bytes
+        written when they passed through the driver.
+
+        :raises StorageOperationFailed: a missing source, no room on the store, or a
+            driver that cannot copy within a store.
+        """
+        raise StorageOperationFailed(f"{self.name} storage cannot copy objects within a store")
 
     def list_objects(self, store: StoreRef) -> dict[str, StoredObject]:
         """Every object on the store, by path (template sync)."""

@@ -4,10 +4,16 @@
 - *managing* it (update, delete, permissions, copy): a root admin, its owner, or a
   domain admin whose subtree holds the owner's domain; ``SYSTEM`` templates only a
   root admin;
-- *using* it (list, deploy, extract, copy): the same, plus everyone for whom it is
+- *using* it (list, deploy, extract): the same, plus everyone for whom it is
   public, i.e. callers in the owner's domain tree (the owner's domain, its ancestors
   and its subdomains: a public template is "visible to all accounts within the same
-  domain"), plus the accounts in its ``launch_permission`` rows.
+  domain"), plus the accounts in its ``launch_permission`` rows;
+- *copying* it to another zone (``copyTemplate``/``copyIso``; 4.1 checks
+  ``AccessType.ModifyEntry``): a private template by those who manage it and the
+  accounts in its ``launch_permission`` rows; a public one by its owner or a root
+  admin only, as 4.1 says ("Domain Admin and regular users can modify only their own
+  Public templates"). REQ-OM-10: a private template is used in another zone only once
+  copied there, and only those may copy it.
 
 The same rules as WHERE clauses serve ``listTemplates`` (:mod:`.listing`).
 """
@@ -88,6 +94,10 @@ def may_use(ctx: CallContext, session: Session, template: VMTemplate) -> bool:
             owner_path, ctx.domain_path
         ):
             return True
+    return _launch_permitted(ctx, session, template)
+
+
+def _launch_permitted(ctx: CallContext, session: Session, template: VMTemplate) -> bool:
     granted = session.scalar(
         select(LaunchPermission.id).where(
             LaunchPermission.template_id == template.id,
@@ -95,6 +105,13 @@ def may_use(ctx: CallContext, session: Session, template: VMTemplate) -> bool:
         )
     )
     return granted is not None
+
+
+def may_copy(ctx: CallContext, session: Session, template: VMTemplate) -> bool:
+    """Whether the caller may copy ``template`` to another zone (see the module doc)."""
+    if template.public:
+        return ctx.is_root_admin or template.account_id == ctx.account_id
+    return may_manage(ctx, session, template) or _launch_permitted(ctx, session, template)
 
 
 def check_manage(ctx: CallContext, session: Session, template: VMTemplate) -> None:

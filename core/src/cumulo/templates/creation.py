@@ -7,20 +7,33 @@
   counted against its ``template`` limit, resource type 4) and its row in the source's
   zone, ``DOWNLOAD_IN_PROGRESS`` at 0 % on the zone's secondary store; the answer
   carries the template's ``id`` with the ``jobid``.
-- **job** (:func:`copy_to_secondary`, in the job worker): the bits are copied from
-  primary storage to the store by the source pool's storage driver
-  (:meth:`~cumulo.sdk.storage.PrimaryStorageDriver.copy_to_store`) with no transaction
-  open (a copy may take long; on SQLite a transaction holds the write lock), then a
-  last transaction records ``DOWNLOADED`` with the real sizes (``Download Complete``)
-  and ``TEMPLATE.CREATE``; or ``DOWNLOAD_ERROR`` with the reason, the count given back
-  and the template removed, and the job fails with the reason.
+- **job** (:func:`copy_to_secondary`, in the job worker): a volume's bits are copied
+  from primary storage to the store by the source pool's storage driver
+  (:meth:`~cumulo.sdk.storage.PrimaryStorageDriver.copy_to_store`), a snapshot's from
+  its backup (below), with no transaction open (a copy may take long; on SQLite a
+  transaction holds the write lock), then a last transaction records ``DOWNLOADED``
+  with the real sizes (``Download Complete``) and ``TEMPLATE.CREATE``; or
+  ``DOWNLOAD_ERROR`` with the reason, the count given back and the template removed,
+  and the job fails with the reason.
 
 Sources (4.1's rules): a volume that is ``Ready`` on primary storage — a ``ROOT``
 volume only while its VM is ``Stopped`` (a running guest's disk would be copied
-mid-write), a data volume attached or not; or a snapshot ``BackedUp``, whose volume's
-pool holds it. The template takes the source's zone, hypervisor and format, and
-remembers the source (``source_volume_id``/``source_snapshot_id``, and the template the
-volume was made from as ``source_template_id``).
+mid-write), a data volume attached or not; or a snapshot ``BackedUp``, whose backup on
+secondary storage is read (REQ-SS-01): the store's driver copies it to the template's
+path on the same store (``SecondaryStorageDriver.copy_within_store``); a secondary
+driver that does not offer that optional method makes the template from the snapshot's
+copy on primary storage instead, through the pool's driver, as volumes are. The
+template is kept on the store of the snapshot's backup. The template takes the source's
+zone, hypervisor and format, and remembers the source (``source_volume_id``/
+``source_snapshot_id``, and the template the volume was made from as
+``source_template_id``).
+
+While the copy runs its source is locked (:mod:`cumulo.volumes.busy`): the volume
+cannot be deleted, attached, detached, resized, migrated or snapshotted, the snapshot
+cannot be deleted. The create step claims the source by a conditional ``UPDATE`` of
+its ``update_count``; the template's zone row, ``DOWNLOAD_IN_PROGRESS`` until the job's
+last transaction, is the lock, released with the outcome whether the copy succeeded or
+failed.
 """
 
 from __future__ import annotations
@@ -43,8 +56,8 @@ from cumulo.limits import service as limits
 from cumulo.limits.types import ResourceType
 from cumulo.sdk.api import CallContext
 from cumulo.sdk.errors import InvalidParameterValue, PermissionDenied, ResourceUnavailable
-from cumulo.sdk.storage import StorageError, StoredObject
-from cumulo.templates.download import Store, install_path, zone_store
+from cumulo.sdk.storage import SecondaryStorageDriver, StorageError, StoredObject
+from cumulo.templates.download import Store, install_path, store_by_id, zone_store
 from cumulo.templates.models import (
     DownloadState,
     TemplateDetail,
@@ -54,6 +67,7 @@ from cumulo.templates.models import (
     VMTemplate,
 )
 from cumulo.templates.oslookup import find_guest_os
+from cumulo.volumes import busy
 from cumulo.volumes.lookup import find_snapshot, find_volume
 from cumulo.volumes.models import Volume, VolumeState, VolumeType
 from cumulo.volumes.pools import PoolTarget, target_of
@@ -90,11 +104,10 @@ class TemplateRequest:
 
 @dataclass(frozen=True)
 class _Source:
-    """The volume whose bits are copied (a snapshot's volume for a snapshot)."""
+    """The volume whose bits are copied, or a snapshot (and the volume it was taken of)."""
 
     volume: Volume
     snapshot: Snapshot | None
-    pool: StoragePool
     hypervisor: str | None
 
 
@@ -129,22 +142,24 @@ def _from_volume(session: Session, ctx: CallContext, value: str) -> _Source:
                     " stop it before creating a template from its disk"
                 )
     pool = _pool_of(session, volume, "volumeid", f"volume {volume.uuid}")
-    return _Source(volume, None, pool, hypervisor or _hypervisor_of(session, pool))
+    return _Source(volume, None, hypervisor or _hypervisor_of(session, pool))
 
 
 def _from_snapshot(session: Session, ctx: CallContext, value: str) -> _Source:
     snapshot = find_snapshot(session, ctx, value, "snapshotid")
-    if snapshot.status != SnapshotState.BACKED_UP.value or not snapshot.path:
+    if (
+        snapshot.status != SnapshotState.BACKED_UP.value
+        or snapshot.store_id is None
+        or not snapshot.install_path
+    ):
         raise InvalidParameterValue(
             f"snapshotid: snapshot {snapshot.uuid} is {snapshot.status}; a template is made"
-            " from a snapshot that is BackedUp"
+            " from a snapshot that is BackedUp to secondary storage"
         )
     volume = session.get(Volume, snapshot.volume_id)
     if volume is None:
         raise InvalidParameterValue(f"snapshotid: the volume of snapshot {snapshot.uuid} is gone")
-    pool = _pool_of(session, volume, "snapshotid", f"the volume of snapshot {snapshot.uuid}")
-    hypervisor = snapshot.hypervisor_type or _hypervisor_of(session, pool)
-    return _Source(volume, snapshot, pool, hypervisor)
+    return _Source(volume, snapshot, snapshot.hypervisor_type)
 
 
 def create_record(
@@ -159,6 +174,7 @@ def create_record(
     :raises InvalidParameterValue: neither or both of ``volumeid`` and ``snapshotid``,
         a source in the wrong state, an unknown OS type, a zone without secondary
         storage that is Up (431 naming the parameter).
+    :raises ResourceUnavailable: the source changed while it was claimed (534).
     :raises PermissionDenied: the source is out of the caller's reach, featuring
         without being an admin, a public template where users may not make them (531).
     :raises AccountLimitExceeded: the owner's template limit is reached (532).
@@ -188,9 +204,17 @@ def create_record(
     volume = source.volume
     zone_id = source.snapshot.data_center_id if source.snapshot else volume.data_center_id
     try:
-        store = zone_store(session, zone_id)
+        store = (
+            store_by_id(session, source.snapshot.store_id)
+            if source.snapshot is not None and source.snapshot.store_id is not None
+            else zone_store(session, zone_id)
+        )
     except ResourceUnavailable as exc:
         raise InvalidParameterValue(f"{_param(request)}: {exc}") from exc
+    if source.snapshot is not None:
+        busy.claim_snapshot(session, source.snapshot)
+    else:
+        busy.claim(session, volume)
     limits.reserve(session, volume.account_id, ResourceType.TEMPLATE)
     parent = session.get(VMTemplate, volume.template_id) if volume.template_id else None
     hypervisor = source.hypervisor
@@ -250,15 +274,37 @@ def _param(request: TemplateRequest) -> str:
     return "volumeid" if request.volume is not None else "snapshotid"
 
 
+COPY_WITHIN_STORE = "copy_within_store"
+"""The optional secondary storage driver method that copies an object to another path
+of its store (a snapshot's backup to a template)."""
+
+
+def copies_within_store(driver: SecondaryStorageDriver) -> bool:
+    """Whether ``driver`` offers :data:`COPY_WITHIN_STORE` (overrides the SDK's
+    refusing default, or has it where the SDK has none)."""
+    offered = getattr(type(driver), COPY_WITHIN_STORE, None)
+    return offered is not None and offered is not getattr(
+        SecondaryStorageDriver, COPY_WITHIN_STORE, None
+    )
+
+
+def _copy_within_store(store: Store, path: str, target_path: str) -> StoredObject:
+    method = getattr(store.driver, COPY_WITHIN_STORE)
+    stored = method(store.ref, path, target_path)
+    assert isinstance(stored, StoredObject)
+    return stored
+
+
 @dataclass(frozen=True)
 class _Copy:
-    """What the copy needs, read in the job's first transaction."""
+    """What the copy needs, read in the job's first transaction: ``pool`` is ``None``
+    when the source is a snapshot's backup on ``store`` itself."""
 
     ref_id: int
     template_uuid: str
     source_path: str
     target_path: str
-    pool: PoolTarget
+    pool: PoolTarget | None
     store: Store
 
 
@@ -280,6 +326,13 @@ def _prepare(runtime: Any, job_uuid: str) -> _Copy | str:
             if template.source_snapshot_id
             else None
         )
+        target_path = ref.install_path or install_path(template)
+        if snapshot is not None:
+            if snapshot.store_id is None or not snapshot.install_path:
+                return "the snapshot's backup is no longer on secondary storage"
+            store = store_by_id(session, snapshot.store_id)
+            if copies_within_store(store.driver):
+                return _Copy(ref.id, template.uuid, snapshot.install_path, target_path, None, store)
         volume = session.get(Volume, template.source_volume_id)
         pool = (
             session.get(StoragePool, volume.pool_id)
@@ -289,13 +342,13 @@ def _prepare(runtime: Any, job_uuid: str) -> _Copy | str:
         source_path = snapshot.path if snapshot is not None else (volume.path if volume else None)
         if pool is None or pool.removed is not None or not source_path:
             return "the source volume or snapshot is no longer on primary storage"
+        store = (
+            store_by_id(session, ref.store_id)
+            if ref.store_id is not None
+            else zone_store(session, ref.zone_id)
+        )
         return _Copy(
-            ref.id,
-            template.uuid,
-            source_path,
-            ref.install_path or install_path(template),
-            target_of(session, pool),
-            zone_store(session, ref.zone_id),
+            ref.id, template.uuid, source_path, target_path, target_of(session, pool), store
         )
 
 
@@ -315,11 +368,15 @@ def copy_to_secondary(runtime: Any, ctx: CallContext, job_uuid: str) -> int:
     stored: StoredObject | None = None
     error: str | None = None
     try:
-        stored = plan.pool.driver.copy_to_store(
-            plan.pool.ref, plan.source_path, plan.store.ref, plan.target_path
-        )
+        if plan.pool is None:
+            stored = _copy_within_store(plan.store, plan.source_path, plan.target_path)
+        else:
+            stored = plan.pool.driver.copy_to_store(
+                plan.pool.ref, plan.source_path, plan.store.ref, plan.target_path
+            )
     except StorageError as exc:
-        error = f"Copying the volume to secondary storage failed: {exc}"
+        what = "the snapshot's backup" if plan.pool is None else "the volume"
+        error = f"Copying {what} to the template on secondary storage failed: {exc}"
     except ResourceUnavailable as exc:  # no driver for the pool's hypervisor
         error = str(exc)
     with runtime.sessions.begin() as session:

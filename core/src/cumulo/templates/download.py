@@ -109,13 +109,38 @@ def zone_store(session: Session, zone_id: int) -> Store:
         raise ResourceUnavailable(
             f"zone {zone.name if zone else zone_id} has no secondary storage that is Up"
         )
+    return _store_of(session, host)
+
+
+def store_by_id(session: Session, host_id: int) -> Store:
+    """The store ``host_id`` (a ``SecondaryStorage`` host row) and its driver: where
+    an object recorded on that store is read or deleted.
+
+    :raises ResourceUnavailable: the store is gone or not ``Up``, or no installed
+        driver can reach it (534).
+    """
+    host = session.get(Host, host_id)
+    if host is None or host.removed is not None or host.type != HostType.SECONDARY_STORAGE.value:
+        raise ResourceUnavailable(f"secondary storage id={host_id} no longer exists")
+    if host.status != HostStatus.UP.value:
+        raise ResourceUnavailable(f"secondary storage {host.url or host.name} is {host.status}")
+    return _store_of(session, host)
+
+
+def _store_of(session: Session, host: Host) -> Store:
     hypervisors = session.scalars(
         select(Cluster.hypervisor_type)
-        .where(Cluster.data_center_id == zone_id, Cluster.removed.is_(None))
+        .where(Cluster.data_center_id == host.data_center_id, Cluster.removed.is_(None))
         .order_by(Cluster.id)
     )
     driver = drivers.secondary_driver(list(dict.fromkeys(hypervisors)))
     return Store(host.id, StoreRef(host.uuid, host.url or host.name), driver)
+
+
+def object_url(store: Store, path: str) -> str:
+    """The store's URL joined with an object's path: how a primary storage driver is
+    told to read an object of secondary storage (as deploys name a template)."""
+    return f"{store.ref.url.rstrip('/')}/{path}"
 
 
 # ---- queueing ----------------------------------------------------------------------------
@@ -140,9 +165,19 @@ def queue_downloads(call: Call, template: VMTemplate, refs: Sequence[TemplateZon
     return queued
 
 
+def end_job_transaction(call: Call) -> None:
+    """End whatever transaction the job worker left open on the job's session before a
+    handler works in transactions of its own (a download, a copy to secondary storage):
+    on SQLite an open transaction may hold the write lock those would wait for, for as
+    long as the storage takes. Nothing is lost: the worker writes the job's outcome in
+    a new transaction of the same session."""
+    call.session.commit()
+
+
 def _run_download_job(call: Call) -> ObjectResult:
     """The internal job: download and answer the template's state in that zone."""
     runtime = call.services["runtime"]
+    end_job_transaction(call)
     outcome = download_to_zone(runtime, str(call.params["id"]), int(call.params["zoneid"]))
     if outcome.error is not None:
         raise ResourceUnavailable(outcome.error)

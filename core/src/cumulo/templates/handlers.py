@@ -17,7 +17,7 @@ from cumulo.sdk.api import Call, Fields, ListResult, ObjectResult, Result, Succe
 from cumulo.sdk.errors import InvalidParameterValue, PermissionDenied
 from cumulo.templates import listing, management, oslookup, registration, transfer, views
 from cumulo.templates.access import may_use
-from cumulo.templates.download import queue_downloads
+from cumulo.templates.download import end_job_transaction, queue_downloads
 from cumulo.templates.lookup import find_template
 from cumulo.templates.models import VMTemplate
 from cumulo.templates.sources import AddressPolicy
@@ -217,6 +217,7 @@ def copy(call: Call, iso: bool) -> ObjectResult:
     """``copyTemplate``/``copyIso`` (async; see :mod:`cumulo.templates.transfer` for why
     the copy runs outside the job's transaction)."""
     runtime = call.services["runtime"]
+    end_job_transaction(call)
     with runtime.sessions() as session:
         source = find_zone(session, call.params["sourcezoneid"], "sourcezoneid")
         dest = find_zone(session, call.params["destzoneid"], "destzoneid")

@@ -100,6 +100,9 @@ class VMTemplate(IdentityMixin, Base):
     __table_args__ = (
         Index(None, "account_id", "removed"),
         Index(None, "public", "featured"),
+        # What a volume's or snapshot's copy to a template locks (cumulo.volumes.busy).
+        Index(None, "source_volume_id"),
+        Index(None, "source_snapshot_id"),
     )
 
     unique_name: Mapped[str | None] = mapped_column(String(255))

@@ -3,6 +3,7 @@ request-params table via ``api/tools/gen_declaration.py``)."""
 
 from __future__ import annotations
 
+from cumulo.accounts.commands.params import ISRECURSIVE, LIST_DOMAIN, LISTALL, PAGING
 from cumulo.sdk.api import Param, ParamType
 
 LIST_TEMPLATES: tuple[Param, ...] = (
@@ -31,31 +32,10 @@ LIST_TEMPLATES: tuple[Param, ...] = (
         "account",
         description="list resources by account. Must be used with the domainId parameter.",
     ),
-    Param(
-        "listall",
-        ParamType.BOOLEAN,
-        description=(
-            "If set to false, list only resources belonging to the command's caller; if set to "
-            "true - list resources that the caller is authorized to see. Default value is false"
-        ),
-    ),
-    Param(
-        "domainid",
-        ParamType.UUID,
-        description="list only resources belonging to the domain specified",
-        entity="Domain",
-    ),
-    Param(
-        "isrecursive",
-        ParamType.BOOLEAN,
-        description=(
-            "defaults to false, but if true, lists all resources from the parent specified by the"
-            " domainId till leaves."
-        ),
-    ),
-    Param("keyword", description="List by keyword"),
-    Param("page", ParamType.INTEGER, description=""),
-    Param("pagesize", ParamType.INTEGER, description=""),
+    LISTALL,
+    LIST_DOMAIN,
+    ISRECURSIVE,
+    *PAGING,
 )
 
 UPDATE_TEMPLATE: tuple[Param, ...] = (
@@ -268,31 +248,10 @@ LIST_ISOS: tuple[Param, ...] = (
         "account",
         description="list resources by account. Must be used with the domainId parameter.",
     ),
-    Param(
-        "listall",
-        ParamType.BOOLEAN,
-        description=(
-            "If set to false, list only resources belonging to the command's caller; if set to "
-            "true - list resources that the caller is authorized to see. Default value is false"
-        ),
-    ),
-    Param(
-        "domainid",
-        ParamType.UUID,
-        description="list only resources belonging to the domain specified",
-        entity="Domain",
-    ),
-    Param(
-        "isrecursive",
-        ParamType.BOOLEAN,
-        description=(
-            "defaults to false, but if true, lists all resources from the parent specified by the"
-            " domainId till leaves."
-        ),
-    ),
-    Param("keyword", description="List by keyword"),
-    Param("page", ParamType.INTEGER, description=""),
-    Param("pagesize", ParamType.INTEGER, description=""),
+    LISTALL,
+    LIST_DOMAIN,
+    ISRECURSIVE,
+    *PAGING,
 )
 
 UPDATE_ISO: tuple[Param, ...] = (
@@ -429,17 +388,13 @@ LIST_OS_TYPES: tuple[Param, ...] = (
         entity="GuestOSCategory",
     ),
     Param("description", description="list os by description", since="3.0.1"),
-    Param("keyword", description="List by keyword"),
-    Param("page", ParamType.INTEGER, description=""),
-    Param("pagesize", ParamType.INTEGER, description=""),
+    *PAGING,
 )
 
 LIST_OS_CATEGORIES: tuple[Param, ...] = (
     Param("id", ParamType.UUID, description="list Os category by id", entity="GuestOSCategory"),
     Param("name", description="list os category by name", since="3.0.1"),
-    Param("keyword", description="List by keyword"),
-    Param("page", ParamType.INTEGER, description=""),
-    Param("pagesize", ParamType.INTEGER, description=""),
+    *PAGING,
 )
 
 REGISTER_TEMPLATE: tuple[Param, ...] = (

@@ -35,7 +35,7 @@ from cumulo.sdk.api import CallContext
 from cumulo.sdk.errors import InvalidParameterValue, PermissionDenied, ResourceUnavailable
 from cumulo.sdk.storage import StorageError, StorageUrl, StoredObject, TemplateSource
 from cumulo.templates import sources
-from cumulo.templates.access import may_use
+from cumulo.templates.access import may_copy, may_use
 from cumulo.templates.download import Store, require_ready_ref, zone_store
 from cumulo.templates.lookup import find_template
 from cumulo.templates.models import DownloadState, TemplateZoneRef, VMTemplate
@@ -47,22 +47,32 @@ EXTRACT_PREFIX = "/client/extract"
 def copy_to_zone(
     runtime: Any, ctx: CallContext, value: object, source_zone: Zone, dest_zone: Zone, *, iso: bool
 ) -> int:
-    """Copy a downloaded template to ``dest_zone``; return the new zone row's id.
+    """Copy a downloaded template to ``dest_zone``; return the zone row's id there.
+
+    A template already downloaded in ``dest_zone`` is not copied again: its row there
+    is the answer, as 4.1 answers ("don't need to copy").
 
     :raises InvalidParameterValue: unknown template, the same zone twice, not ready in
-        the source zone, already in the target zone (431).
-    :raises PermissionDenied: the caller may not use it (531).
+        the source zone, a copy to the target zone already in progress (431).
+    :raises PermissionDenied: the caller may not copy it (531; see
+        :func:`cumulo.templates.access.may_copy`).
     :raises ResourceUnavailable: the copy failed; the row shows why (534).
     """
     with runtime.sessions.begin() as session:
         template = find_template(session, value, iso=iso)
-        if not may_use(ctx, session, template):
+        if not may_copy(ctx, session, template):
+            kind = "ISO" if iso else "template"
+            why = ": a public one is copied by its owner or a root admin" if template.public else ""
             raise PermissionDenied(
-                f"Account {ctx.account_name} does not have permission to use {template.uuid}"
+                f"Account {ctx.account_name} does not have permission to copy {kind}"
+                f" {template.uuid}{why}"
             )
         if source_zone.id == dest_zone.id:
             raise InvalidParameterValue("destzoneid: the source and destination zones are the same")
         source_ref = require_ready_ref(session, template, source_zone.id, "sourcezoneid")
+        present = _downloaded_in(session, template, dest_zone)
+        if present is not None:
+            return present
         source = zone_store(session, source_zone.id)
         target = zone_store(session, dest_zone.id)
         ref = _claim_target(session, template, dest_zone, target)
@@ -100,6 +110,17 @@ def copy_to_zone(
     return ref_id
 
 
+def _downloaded_in(session: Session, template: VMTemplate, zone: Zone) -> int | None:
+    """The id of the template's row in ``zone`` if it is downloaded there."""
+    return session.scalar(
+        select(TemplateZoneRef.id).where(
+            TemplateZoneRef.template_id == template.id,
+            TemplateZoneRef.zone_id == zone.id,
+            TemplateZoneRef.download_state == DownloadState.DOWNLOADED.value,
+        )
+    )
+
+
 def _claim_target(
     session: Session, template: VMTemplate, zone: Zone, target: Store
 ) -> TemplateZoneRef:
@@ -108,13 +129,9 @@ def _claim_target(
             TemplateZoneRef.template_id == template.id, TemplateZoneRef.zone_id == zone.id
         )
     ).first()
-    if ref is not None and ref.download_state in (
-        DownloadState.DOWNLOADED.value,
-        DownloadState.DOWNLOAD_IN_PROGRESS.value,
-    ):
+    if ref is not None and ref.download_state == DownloadState.DOWNLOAD_IN_PROGRESS.value:
         raise InvalidParameterValue(
-            f"destzoneid: {template.uuid} is already in zone {zone.name}"
-            f" ({ref.download_state.lower().replace('_', ' ')})"
+            f"destzoneid: {template.uuid} is already being copied or downloaded to zone {zone.name}"
         )
     now = utcnow()
     if ref is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from cumulo.sdk.api import ALL_ROLES, Call, Command, ObjectResult, Param, ParamType
 from cumulo.sdk.errors import InvalidParameterValue
 from cumulo.templates import creation, isos, listing, views
+from cumulo.templates.download import end_job_transaction
 from cumulo.templates.registration import details_param
 from cumulo.templates.views import TEMPLATE_FIELDS
 
@@ -116,6 +117,7 @@ def create_template_record(call: Call) -> tuple[str, str]:
 
 def create_template(call: Call) -> ObjectResult:
     """4.1 ``CreateTemplateCmd.execute()``: copy the bits, answer the template."""
+    end_job_transaction(call)
     ref_id = creation.copy_to_secondary(call.services["runtime"], call.ctx, call.job_uuid or "")
     return ObjectResult("template", views.template_fields(listing.entry(call.session, ref_id)))
 

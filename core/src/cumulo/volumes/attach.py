@@ -33,7 +33,7 @@ from cumulo.offerings.models import DiskOffering
 from cumulo.sdk.errors import InvalidParameterValue, PermissionDenied, ResourceUnavailable
 from cumulo.sdk.hypervisor import VolumeSpec
 from cumulo.sdk.storage import StoredObject
-from cumulo.volumes import pools
+from cumulo.volumes import busy, pools
 from cumulo.volumes.models import Volume, VolumeState, VolumeType
 from cumulo.volumes.service import mark_created
 from cumulo.volumes.snapshot_models import VolumeHostRef
@@ -177,6 +177,7 @@ def attach(
         change won (534).
     """
     _check(volume, vm)
+    busy.check_volume(session, volume, "attach")
     attached = session.execute(
         select(Volume.device_id, Volume.volume_type).where(
             Volume.instance_id == vm.id, Volume.removed.is_(None)
@@ -223,9 +224,16 @@ def spec_of(volume: Volume, device_id: int | None, pool: StoragePool | None) -> 
 
 
 def _record(session: Session, volume: Volume, vm_id: int, device_id: int) -> None:
+    # ``update_count`` as read: a template copy that claimed the volume meanwhile
+    # (cumulo.volumes.busy) makes this attach lose.
     won = session.execute(
         update(Volume)
-        .where(Volume.id == volume.id, Volume.instance_id.is_(None), Volume.removed.is_(None))
+        .where(
+            Volume.id == volume.id,
+            Volume.instance_id.is_(None),
+            Volume.removed.is_(None),
+            Volume.update_count == volume.update_count,
+        )
         .values(
             instance_id=vm_id,
             device_id=device_id,
@@ -237,7 +245,8 @@ def _record(session: Session, volume: Volume, vm_id: int, device_id: int) -> Non
     ).rowcount  # type: ignore[attr-defined]
     if won != 1:
         raise ResourceUnavailable(
-            f"volume {volume.uuid} was attached or deleted by another operation meanwhile"
+            f"volume {volume.uuid} was attached, deleted or claimed by another operation"
+            " meanwhile; try again"
         )
     session.refresh(volume)
 
@@ -261,6 +270,7 @@ def detach(session: Session, volume: Volume, vm: VirtualMachine, *, secrets: Sec
             f"virtualmachineid: VM {vm.uuid} is {vm.state}; please specify a VM that is either"
             " running or stopped"
         )
+    busy.check_volume(session, volume, "detach")
     if vm.state == VmState.RUNNING.value and vm.host_id is not None and volume.path is not None:
         host = host_target(session, vm.host_id, secrets.key, secrets.algorithm)
         pool = session.get(StoragePool, volume.pool_id) if volume.pool_id is not None else None
@@ -271,7 +281,11 @@ def detach(session: Session, volume: Volume, vm: VirtualMachine, *, secrets: Sec
         )
     won = session.execute(
         update(Volume)
-        .where(Volume.id == volume.id, Volume.instance_id == vm.id)
+        .where(
+            Volume.id == volume.id,
+            Volume.instance_id == vm.id,
+            Volume.update_count == volume.update_count,
+        )
         .values(
             instance_id=None,
             device_id=None,
@@ -283,7 +297,8 @@ def detach(session: Session, volume: Volume, vm: VirtualMachine, *, secrets: Sec
     ).rowcount  # type: ignore[attr-defined]
     if won != 1:
         raise ResourceUnavailable(
-            f"volume {volume.uuid} was detached by another operation meanwhile"
+            f"volume {volume.uuid} was detached or claimed by another operation meanwhile;"
+            " try again"
         )
     session.refresh(volume)
     return volume

@@ -2,7 +2,8 @@
 
 The volume row and everything its response shows of other tables (owner account and
 domain, zone, VM and its service offering, disk offering, pool and its cluster's
-hypervisor, the template's extractability, the upload's progress) come from ONE Core
+hypervisor, the template's extractability, the upload's progress, the snapshot it was
+made from) come from ONE Core
 select through :func:`cumulo.db.listing.fetch_rows`, which adds the total count as a
 window column. The same query with an id filter answers every volume command, so a
 volume in a job result and in a list are always the same response.
@@ -25,7 +26,7 @@ from cumulo.infra.storage.models import StoragePool
 from cumulo.offerings.models import DiskOffering, ServiceOffering
 from cumulo.templates.models import VMTemplate
 from cumulo.volumes.models import Volume, VolumeState
-from cumulo.volumes.snapshot_models import VolumeHostRef
+from cumulo.volumes.snapshot_models import Snapshot, VolumeHostRef
 
 HIDDEN_STATES = (VolumeState.EXPUNGING.value, VolumeState.EXPUNGED.value)
 """4.1 lists destroyed volumes (``destroyed: true``) but not those being expunged."""
@@ -53,6 +54,7 @@ class VolumeFilter:
 
 
 _TEMPLATE = aliased(VMTemplate, name="tmpl")
+_SNAPSHOT = aliased(Snapshot, name="source_snapshot")
 
 
 def _base() -> Select[Any]:
@@ -99,6 +101,7 @@ def _base() -> Select[Any]:
             VolumeHostRef.download_pct.label("upload_pct"),
             VolumeHostRef.error_str.label("upload_error"),
             VolumeHostRef.format.label("upload_format"),
+            _SNAPSHOT.uuid.label("snapshot_uuid"),
         )
         .join(Account, Account.id == volume.account_id)
         .join(Domain, Domain.id == volume.domain_id)
@@ -109,6 +112,7 @@ def _base() -> Select[Any]:
         .outerjoin(StoragePool, StoragePool.id == volume.pool_id)
         .outerjoin(Cluster, Cluster.id == StoragePool.cluster_id)
         .outerjoin(_TEMPLATE, _TEMPLATE.id == volume.template_id)
+        .outerjoin(_SNAPSHOT, _SNAPSHOT.id == volume.snapshot_id)
         .outerjoin(
             VolumeHostRef,
             and_(

@@ -1,4 +1,4 @@
-"""The ``volumes`` table, in CloudStack 4.1's shape (snapshots join later).
+"""The ``volumes`` table, in CloudStack 4.1's shape.
 
 A volume is a VM's ROOT disk (created from the template at deploy) or a DATADISK (from
 a disk offering). ``pool_id`` is the primary storage pool holding it once created;
@@ -67,6 +67,10 @@ class Volume(IdentityMixin, Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     disk_offering_id: Mapped[int | None] = mapped_column(IdType)
     template_id: Mapped[int | None] = mapped_column(IdType)
+    # The snapshot it was made from (``createVolume snapshotid=``; 4.1's
+    # ``VolumeResponse.snapshotid``). No foreign key: a snapshot is deleted while the
+    # volumes made from it live on.
+    snapshot_id: Mapped[int | None] = mapped_column(IdType)
     path: Mapped[str | None] = mapped_column(String(255))
     folder: Mapped[str | None] = mapped_column(String(255))
     format: Mapped[str | None] = mapped_column(String(32))

@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from cumulo.infra.hosts.models import Cluster
+from cumulo.infra.hosts.models import Cluster, Host, HostDetail, HostStatus, HostType
 from cumulo.infra.storage.drivers import primary_driver
 from cumulo.infra.storage.listing import tag_list
 from cumulo.infra.storage.models import (
@@ -36,6 +36,7 @@ from cumulo.infra.storage.models import (
 from cumulo.infra.storage.pools import pool_url
 from cumulo.placement.service import release_pool as _release
 from cumulo.sdk.errors import InsufficientCapacity, ResourceUnavailable
+from cumulo.sdk.hypervisor import HostConnection
 from cumulo.sdk.storage import PoolRef, PrimaryStorageDriver, StorageError
 
 OVERPROVISIONING_KEY = "storage.overprovisioning.factor"
@@ -62,16 +63,75 @@ class PoolTarget:
         return primary_driver(self.hypervisor_type)
 
 
-def target_of(session: Session, pool: StoragePool) -> PoolTarget:
-    """The driver's view of ``pool`` (one statement for its cluster's hypervisor)."""
+def pool_hosts(
+    session: Session, pools: Sequence[StoragePool], first_host_id: int | None = None
+) -> dict[int, tuple[HostConnection, ...]]:
+    """The ``Up`` hosts that reach each pool (its cluster's, or a local pool's own
+    host), by pool id, for :attr:`PoolRef.hosts`: host ``first_host_id`` first, then
+    in id order. One statement (``host.cluster_id`` is indexed), whatever the number
+    of pools; no password is read (the contract's connections carry none).
+    """
+    clusters = {p.cluster_id for p in pools if p.scope != PoolScope.HOST.value}
+    owners = {p.host_id for p in pools if p.scope == PoolScope.HOST.value}
+    clusters.discard(None)
+    owners.discard(None)
+    if not clusters and not owners:
+        return {p.id: () for p in pools}
+    found_rows = session.execute(
+        select(
+            Host.id,
+            Host.cluster_id,
+            Host.url,
+            Host.data_center_id,
+            Host.pod_id,
+            HostDetail.value,
+        )
+        .outerjoin(HostDetail, and_(HostDetail.host_id == Host.id, HostDetail.name == "username"))
+        .where(
+            or_(Host.cluster_id.in_(list(clusters)), Host.id.in_(list(owners))),
+            Host.status == HostStatus.UP.value,
+            Host.type == HostType.ROUTING.value,
+            Host.removed.is_(None),
+        )
+        .order_by(Host.id)
+    ).all()
+    rows = sorted(found_rows, key=lambda row: row[0] != first_host_id)  # stable: id order
+    found: dict[int, tuple[HostConnection, ...]] = {}
+    for pool in pools:
+        local = pool.scope == PoolScope.HOST.value
+        found[pool.id] = tuple(
+            HostConnection(
+                url=url or "",
+                username=username or "",
+                zone_id=zone_id,
+                pod_id=pod_id,
+                cluster_id=cluster_id,
+            )
+            for host_id, cluster_id, url, zone_id, pod_id, username in rows
+            if (host_id == pool.host_id if local else cluster_id == pool.cluster_id)
+        )
+    return found
+
+
+def pool_ref(session: Session, pool: StoragePool, *, first_host_id: int | None = None) -> PoolRef:
+    """The driver's reference to ``pool`` with the hosts that reach it
+    (:func:`pool_hosts`: one statement)."""
+    hosts = pool_hosts(session, [pool], first_host_id)[pool.id]
+    return PoolRef(pool.uuid, pool_url(pool), hosts=hosts)
+
+
+def target_of(
+    session: Session, pool: StoragePool, *, first_host_id: int | None = None
+) -> PoolTarget:
+    """The driver's view of ``pool`` (two statements: its cluster's hypervisor, and
+    the hosts that reach it)."""
     hypervisor = (
         session.scalar(select(Cluster.hypervisor_type).where(Cluster.id == pool.cluster_id))
         if pool.cluster_id is not None
         else None
     )
-    return PoolTarget(
-        pool.id, pool.pod_id, pool.cluster_id, hypervisor or "", PoolRef(pool.uuid, pool_url(pool))
-    )
+    ref = pool_ref(session, pool, first_host_id=first_host_id)
+    return PoolTarget(pool.id, pool.pod_id, pool.cluster_id, hypervisor or "", ref)
 
 
 def target_by_id(session: Session, pool_id: int) -> PoolTarget:

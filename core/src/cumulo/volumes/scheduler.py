@@ -8,10 +8,12 @@ the ``snapshot.policies`` lease (one server at a time runs it), it:
 2. for each, claims the run with one conditional ``UPDATE`` that advances
    ``next_run`` only if it is still the value read — a second server, or a run that
    overlapped a lease hand-over, finds it changed and skips it;
-3. takes the snapshot (:mod:`cumulo.volumes.snapshots`: allocate, then take, each in
-   its own transactions) unless the volume is not Ready or the owner's snapshot limit
-   is reached (a ``WARN`` event says so);
-4. trims the policy's backed-up snapshots to its ``maxsnaps``, deleting the oldest.
+3. takes the snapshot and backs it up to secondary storage
+   (:mod:`cumulo.volumes.snapshots`: allocate, then take, each in its own
+   transactions) unless the volume is not Ready, is being copied to a template, or the
+   owner's snapshot limit is reached (a ``WARN`` event says so);
+4. trims the policy's backed-up snapshots to its ``maxsnaps``, deleting the oldest —
+   both copies, on primary and on secondary storage.
 
 Each policy is handled in transactions of its own, so one that fails is logged and the
 others still run.
@@ -30,7 +32,7 @@ from sqlalchemy.orm import Session
 from cumulo.db.base import utcnow
 from cumulo.events import record
 from cumulo.jobs import lease
-from cumulo.sdk.errors import AccountLimitExceeded, CloudError
+from cumulo.sdk.errors import AccountLimitExceeded, CloudError, InvalidParameterValue
 from cumulo.volumes import policies, snapshots
 from cumulo.volumes.models import Volume, VolumeState
 from cumulo.volumes.snapshot_models import IntervalType, Snapshot, SnapshotPolicy, SnapshotState
@@ -119,7 +121,7 @@ def _run_policy(
     try:
         snapshot = snapshots.allocate(session, volume, policy=policy)
         session.commit()
-    except AccountLimitExceeded as exc:
+    except (AccountLimitExceeded, InvalidParameterValue) as exc:  # limit reached, or busy
         session.rollback()
         record(
             session,

@@ -14,7 +14,9 @@ rather than interleaved. Rules, each a 431 naming the parameter unless said othe
 - resizing grows a data disk unless ``shrinkok``; a created volume is resized by its
   storage driver, an unplaced one only in the database;
 - migrating (root admin) moves a volume that is detached or whose VM is stopped to
-  another ``Up`` pool of the zone, through the storage driver.
+  another ``Up`` pool of the zone, through the storage driver;
+- a volume being copied to a template is neither deleted, resized nor migrated
+  (:mod:`cumulo.volumes.busy`).
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from cumulo.sdk.errors import (
     PermissionDenied,
     ResourceUnavailable,
 )
-from cumulo.sdk.storage import StorageError, StoredObject, StoredVolume
-from cumulo.volumes import pools
+from cumulo.sdk.storage import StorageError, StoredVolume
+from cumulo.volumes import busy, pools, snapshots
 from cumulo.volumes.models import Volume, VolumeState, VolumeType
 from cumulo.volumes.snapshot_models import Snapshot, SnapshotPolicy, SnapshotState, VolumeHostRef
 from cumulo.volumes.states import VolumeEvent, volume_transition
@@ -146,6 +148,7 @@ def allocate(session: Session, ctx: CallContext, request: NewVolume) -> Volume:
         state=VolumeState.ALLOCATED.value,
         size=size,
         disk_offering_id=offering_id,
+        snapshot_id=request.snapshot.id if request.snapshot is not None else None,
     )
     session.add(volume)
     session.flush()
@@ -156,11 +159,15 @@ def create_from_snapshot(
     session: Session, volume: Volume, snapshot: Snapshot, factor: float
 ) -> Volume:
     """``createVolume`` from a snapshot, second step: a pool near the snapshot's volume
-    (its cluster first, else the zone), and the volume made there from the snapshot by
-    the storage driver; ``Allocated`` → ``Creating`` → ``Ready``.
+    (its cluster first, else the zone), and the volume made there by the storage
+    driver from the snapshot's backup on secondary storage (REQ-SS-01: the backup, not
+    the hypervisor's copy, is what outlives the volume and its pool);
+    ``Allocated`` → ``Creating`` → ``Ready``.
 
+    :raises InvalidParameterValue: the snapshot is no longer BackedUp (431).
     :raises InsufficientCapacity: no pool has room (533).
-    :raises ResourceUnavailable: the storage refused (534).
+    :raises ResourceUnavailable: the storage refused, or the backup's store is not Up
+        (534).
     """
     source = session.get(Volume, snapshot.volume_id)
     offering = (
@@ -193,9 +200,9 @@ def create_from_snapshot(
             local=local,
             factor=factor,
         )
+    image = snapshots.backup_image(session, snapshot, "snapshotid")
     volume_transition(session, volume, VolumeEvent.CREATE_REQUESTED, "create")
     target = pools.target_of(session, pool)
-    image = StoredObject(snapshot.path or "", snapshot.size or volume.size, snapshot.size)
     stored = pools.on_storage(
         f"Unable to create volume {volume.uuid} from snapshot {snapshot.uuid}",
         lambda: target.driver.create_volume(target.ref, volume.uuid, volume.size, image),
@@ -220,8 +227,8 @@ def mark_created(
 def delete_volume(session: Session, volume: Volume) -> None:
     """``deleteVolume``: remove a detached volume from its storage and expunge it.
 
-    :raises InvalidParameterValue: attached, a ROOT volume, or in a state that cannot
-        be deleted (431).
+    :raises InvalidParameterValue: attached, a ROOT volume, in a state that cannot be
+        deleted, or being copied to a template (431).
     :raises ResourceUnavailable: the storage refused (534); nothing changed.
     """
     if volume.instance_id is not None:
@@ -235,6 +242,7 @@ def delete_volume(session: Session, volume: Volume) -> None:
             f"id: volume {volume.uuid} is {volume.state}; only a volume that is"
             f" {', '.join(DELETABLE)} can be deleted"
         )
+    busy.check_volume(session, volume, "delete")
     if volume.state != VolumeState.DESTROY.value:
         volume_transition(session, volume, VolumeEvent.DESTROY_REQUESTED, "delete")
     volume_transition(session, volume, VolumeEvent.EXPUNGING_REQUESTED, "delete")
@@ -277,7 +285,7 @@ def resize(
 
     :raises InvalidParameterValue: a ROOT volume, no new size, a size a fixed offering
         does not allow, a shrink without ``shrinkok``, a state other than Allocated or
-        Ready (431).
+        Ready, a volume being copied to a template (431).
     :raises InsufficientCapacity: the pool has no room for the growth (533).
     :raises ResourceUnavailable: the storage refused or cannot resize (534).
     """
@@ -312,6 +320,7 @@ def resize(
             " confirm with shrinkok=true"
         )
     offering_id = offering.id if offering is not None else volume.disk_offering_id
+    busy.check_volume(session, volume, "resize")
     if volume.state == VolumeState.ALLOCATED.value:
         _set_size(session, volume, new_size, offering_id)
         return volume
@@ -401,8 +410,9 @@ def migrate(
     """``migrateVolume``: copy a created volume to ``pool``, then delete the source.
 
     :raises PermissionDenied: the caller is not a root admin (531).
-    :raises InvalidParameterValue: the volume is not Ready, its VM runs, the pool is
-        its own, not Up or in another zone, or lacks the offering's tags (431).
+    :raises InvalidParameterValue: the volume is not Ready or is being copied to a
+        template, its VM runs, the pool is its own, not Up or in another zone, or lacks
+        the offering's tags (431).
     :raises InsufficientCapacity: the pool has no room (533).
     :raises ResourceUnavailable: the storage refused (534).
     """
@@ -422,6 +432,7 @@ def migrate(
                 f"volumeid: volume {volume.uuid} is attached to a VM that is {state}; stop the"
                 " VM or detach the volume first"
             )
+    busy.check_volume(session, volume, "migrate", "volumeid")
     if pool.id == volume.pool_id:
         raise InvalidParameterValue(f"storageid: volume {volume.uuid} is already on that pool")
     if pool.data_center_id != volume.data_center_id or pool.status != StoragePoolStatus.UP.value:

@@ -4,6 +4,7 @@ deleteSnapshotPolicies."""
 
 from __future__ import annotations
 
+from cumulo.accounts.commands.params import ISRECURSIVE, LIST_DOMAIN, LISTALL, PAGING
 from cumulo.accounts.lookup import invalid_id
 from cumulo.events import record
 from cumulo.infra.commands.support import created_uuid
@@ -24,7 +25,7 @@ from cumulo.volumes.lookup import find_policy, find_snapshot, find_volume
 from cumulo.volumes.models import Volume
 from cumulo.volumes.snapshot_listing import SnapshotFilter, list_snapshots
 from cumulo.volumes.snapshot_models import Snapshot, SnapshotPolicy
-from cumulo.volumes.support import PAGING, keys, list_scope, paging, setting_int
+from cumulo.volumes.support import keys, list_scope, paging, setting_int
 
 OBJECT = "snapshot"
 RESOURCE = "Snapshot"
@@ -250,29 +251,9 @@ COMMANDS = (
                 "account",
                 description="list resources by account. Must be used with the domainId parameter.",
             ),
-            Param(
-                "listall",
-                ParamType.BOOLEAN,
-                description=(
-                    "If set to false, list only resources belonging to the command's caller; if set"
-                    " to true - list resources that the caller is authorized to see. Default value "
-                    "is false"
-                ),
-            ),
-            Param(
-                "domainid",
-                ParamType.UUID,
-                description="list only resources belonging to the domain specified",
-                entity="Domain",
-            ),
-            Param(
-                "isrecursive",
-                ParamType.BOOLEAN,
-                description=(
-                    "defaults to false, but if true, lists all resources from the parent specified "
-                    "by the domainId till leaves."
-                ),
-            ),
+            LISTALL,
+            LIST_DOMAIN,
+            ISRECURSIVE,
             *PAGING,
         ),
         roles=ALL_ROLES,

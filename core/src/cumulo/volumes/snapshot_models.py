@@ -3,9 +3,14 @@
 schedule (its policies), and a volume's copy on secondary storage (``uploadVolume``).
 
 ``snapshots.status`` (4.1's column name for the state) moves only through
-:mod:`cumulo.volumes.states`, by conditional ``UPDATE``. A snapshot records the
-hypervisor type, zone and path the hypervisor driver gave it, so it can be deleted (and
-volumes made from it) after its volume is gone, as in 4.1.
+:mod:`cumulo.volumes.states`, by conditional ``UPDATE``. A snapshot has two copies, as
+in 4.1 (REQ-SS-01): the one the hypervisor driver took on primary storage (``path``,
+with the hypervisor type and zone, so it can be deleted after its volume is gone) and
+its backup on the zone's secondary storage (``store_id``, ``install_path``,
+``physical_size``), which volumes and templates made from the snapshot read; ``size``
+is the virtual size the backup reports (what a volume made from it needs). A
+snapshot has one backup, on a store of its own zone, so the backup's place is three
+columns of the snapshot rather than a ``snapshot_store_ref`` table of its own.
 
 4.1 keeps the next run of a policy in a ``snapshot_schedule`` table with one row per
 policy; here it is the policy's own ``next_run`` column (indexed with ``active``), so
@@ -94,6 +99,12 @@ class Snapshot(IdentityMixin, Base):
     path: Mapped[str | None] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     hypervisor_type: Mapped[str | None] = mapped_column(String(32))
+    # The backup on secondary storage: the store (a ``host`` row of type
+    # SecondaryStorage; no foreign key, as ``template_zone_ref.store_id``), the path on
+    # it, and the bytes it takes there. Set when the snapshot is BackedUp.
+    store_id: Mapped[int | None] = mapped_column(IdType)
+    install_path: Mapped[str | None] = mapped_column(String(255))
+    physical_size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     update_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 

@@ -86,9 +86,12 @@ S, SE = SnapshotState, SnapshotEvent
 
 SNAPSHOT_TRANSITIONS: Mapping[tuple[SnapshotState, SnapshotEvent], SnapshotState] = {
     (S.ALLOCATED, SE.CREATE_REQUESTED): S.CREATING,
+    (S.ALLOCATED, SE.OPERATION_FAILED): S.ERROR,
     (S.CREATING, SE.OPERATION_FAILED): S.ERROR,
-    (S.CREATING, SE.BACKUP_TO_SECONDARY): S.BACKING_UP,
+    # A snapshot is backed up to secondary storage once it exists on primary: 4.1's
+    # Creating → CreatedOnPrimary → BackingUp → BackedUp, no step skipped (REQ-SS-01).
     (S.CREATING, SE.OPERATION_SUCCEEDED): S.CREATED_ON_PRIMARY,
+    (S.CREATED_ON_PRIMARY, SE.OPERATION_FAILED): S.ERROR,
     (S.CREATED_ON_PRIMARY, SE.BACKUP_TO_SECONDARY): S.BACKING_UP,
     (S.BACKING_UP, SE.OPERATION_SUCCEEDED): S.BACKED_UP,
     (S.BACKING_UP, SE.OPERATION_FAILED): S.ERROR,

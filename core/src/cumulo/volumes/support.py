@@ -1,4 +1,5 @@
-"""What the volume and snapshot handlers share: paging, settings, keys, list scope."""
+"""What the volume and snapshot handlers share: paging, settings, keys, list scope (the
+list parameters themselves are :mod:`cumulo.accounts.commands.params`')."""
 
 from __future__ import annotations
 
@@ -9,15 +10,8 @@ from sqlalchemy import ColumnElement
 from cumulo.accounts.access import check_list_scope, visible_accounts
 from cumulo.accounts.commands.support import domain_param, max_page_size
 from cumulo.offerings import settings as offering_settings
-from cumulo.sdk.api import Call, Param, ParamType
+from cumulo.sdk.api import Call
 from cumulo.volumes import pools
-
-PAGING = (
-    Param("keyword", description="List by keyword"),
-    Param("page", ParamType.INTEGER, description=""),
-    Param("pagesize", ParamType.INTEGER, description=""),
-)
-"""``BaseListCmd``'s parameters, declared last as 4.1 lists them."""
 
 
 def paging(call: Call) -> dict[str, Any]:

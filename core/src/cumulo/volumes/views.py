@@ -151,7 +151,7 @@ def volume_fields(row: Any, ctx: CallContext) -> Fields:
         "diskofferingname": None if is_root else row.disk_offering_name,
         "diskofferingdisplaytext": None if is_root else row.disk_offering_text,
         "storage": row.pool_name if sees else None,
-        "snapshotid": None,
+        "snapshotid": row.snapshot_uuid,
         "attached": row.attached if row.instance_id is not None else None,
         "destroyed": row.state == VolumeState.DESTROY.value,
         "serviceofferingid": row.service_offering_uuid if is_root else None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from cumulo.accounts.commands.params import ISRECURSIVE, LIST_DOMAIN, LISTALL, PAGING
 from cumulo.accounts.lookup import invalid_id
 from cumulo.accounts.models import Account
 from cumulo.compute.lookup import find_vm
@@ -34,7 +35,7 @@ from cumulo.volumes.listing import VolumeFilter, list_volumes, volume_row
 from cumulo.volumes.lookup import find_snapshot, find_volume
 from cumulo.volumes.models import Volume
 from cumulo.volumes.snapshot_models import Snapshot
-from cumulo.volumes.support import PAGING, factor, keys, list_scope, max_volume_size_gb, paging
+from cumulo.volumes.support import factor, keys, list_scope, max_volume_size_gb, paging
 
 OBJECT = "volume"
 RESOURCE = "Volume"
@@ -656,29 +657,9 @@ COMMANDS = (
                 "account",
                 description="list resources by account. Must be used with the domainId parameter.",
             ),
-            Param(
-                "listall",
-                ParamType.BOOLEAN,
-                description=(
-                    "If set to false, list only resources belonging to the command's caller; if set"
-                    " to true - list resources that the caller is authorized to see. Default value "
-                    "is false"
-                ),
-            ),
-            Param(
-                "domainid",
-                ParamType.UUID,
-                description="list only resources belonging to the domain specified",
-                entity="Domain",
-            ),
-            Param(
-                "isrecursive",
-                ParamType.BOOLEAN,
-                description=(
-                    "defaults to false, but if true, lists all resources from the parent specified "
-                    "by the domainId till leaves."
-                ),
-            ),
+            LISTALL,
+            LIST_DOMAIN,
+            ISRECURSIVE,
             *PAGING,
         ),
         roles=ALL_ROLES,

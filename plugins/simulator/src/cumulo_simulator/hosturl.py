@@ -9,7 +9,10 @@ fleet is varied without writing every URL by hand. ``expectpassword=secret`` mak
 ``connect`` refuse any other password (to exercise credential errors). ``vms=N``
 makes the host already run N VMs of its own when first connected (named
 ``<host>-vm<i>``, Running), as a host taken from another management tool would:
-``addHost`` must refuse it (REQ-CL-04).
+``addHost`` must refuse it (REQ-CL-04). ``localstorage=500GiB`` sizes the host's own
+disk, reported as its local storage (REQ-PS-06) at ``/mnt/<uuid>`` with a uuid derived
+from the host's identity; like 4.1's simulator, every host has 1 TiB unless told
+otherwise, and ``localstorage=0`` gives it none.
 
 A URL with ``hosts=N`` names a simulated *cluster manager* (a vCenter cluster or a
 XenServer pool): :func:`cluster_member_urls` gives its N hosts,
@@ -33,6 +36,9 @@ DEFAULT_CPUS = 4
 DEFAULT_SPEED_MHZ = 2400
 DEFAULT_MEMORY = 16 * 1024**3
 DEFAULT_VERSION = "4.1"
+DEFAULT_LOCAL_STORAGE = 1024**4
+"""4.1's simulator gives every host 1 TiB of local storage (``MockStorageManager
+.DEFAULT_HOST_STORAGE_SIZE``)."""
 
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
@@ -55,6 +61,17 @@ class SimulatedHardware:
     version: str
     expect_password: str | None
     vms: int = 0
+    local_storage_bytes: int = DEFAULT_LOCAL_STORAGE
+
+    @property
+    def local_storage_uuid(self) -> str:
+        """The identity of the host's local storage: fixed for the host (its guid)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.guid}/local-storage"))
+
+    @property
+    def local_storage_path(self) -> str:
+        """Where the simulated disk is mounted, as 4.1's simulator names it."""
+        return f"/mnt/{self.local_storage_uuid}"
 
 
 def parse_size(text: str) -> int:
@@ -103,6 +120,11 @@ def parse_host_url(url: str) -> SimulatedHardware:
     vms = options.get("vms", "0")
     if not vms.isdigit():
         raise HostUrlError(f"host url option vms={vms!r} must be a whole number")
+    local = options.get("localstorage")
+    try:
+        local_bytes = DEFAULT_LOCAL_STORAGE if local is None else parse_size(local)
+    except HostUrlError as exc:
+        raise HostUrlError(f"host url option localstorage: {exc}") from None
     name = parts.path.strip("/").rsplit("/", 1)[-1] or parts.hostname or "simulator"
     return SimulatedHardware(
         guid=host_guid(url),
@@ -114,6 +136,7 @@ def parse_host_url(url: str) -> SimulatedHardware:
         version=options.get("version", DEFAULT_VERSION),
         expect_password=options.get("expectpassword"),
         vms=int(vms),
+        local_storage_bytes=local_bytes,
     )
 
 

@@ -33,7 +33,7 @@ from cumulo.sdk import (
     VmState,
     VolumeSpec,
 )
-from cumulo.sdk.hypervisor import IsoSpec
+from cumulo.sdk.hypervisor import IsoSpec, LocalStorage
 from cumulo_simulator.hosturl import (
     HostUrlError,
     SimulatedHardware,
@@ -188,6 +188,7 @@ class SimulatorHypervisor(HypervisorDriver):
                     hardware.version,
                 ),
             )
+            local = self._local_storage(conn, connection.url, hardware)
         return HostInfo(
             guid=hardware.guid,
             cpu_sockets=hardware.sockets,
@@ -197,6 +198,38 @@ class SimulatorHypervisor(HypervisorDriver):
             hypervisor_version=hardware.version,
             capabilities=("hvm",),
             name=hardware.name,
+            local_storage=local,
+        )
+
+    @staticmethod
+    def _local_storage(
+        conn: sqlite3.Connection, url: str, hardware: SimulatedHardware
+    ) -> tuple[LocalStorage, ...]:
+        """The host's own disk (``localstorage=`` in its URL, 1 TiB by default), kept as
+        a pool of the simulated storage under the uuid the host reports, so volumes the
+        core puts on the host's local pool land there (and count as its use)."""
+        if hardware.local_storage_bytes <= 0:
+            return ()
+        uuid, path = hardware.local_storage_uuid, hardware.local_storage_path
+        server = urlsplit(url.strip()).hostname or "sim"
+        conn.execute(
+            "INSERT INTO pools (uuid, url, total) VALUES (?, ?, ?)"
+            " ON CONFLICT (uuid) DO UPDATE SET total = excluded.total",
+            (uuid, f"filesystem://{server}{path}", hardware.local_storage_bytes),
+        )
+        (used,) = conn.execute(
+            "SELECT COALESCE(SUM(physical), 0) FROM objects WHERE pool_uuid = ?", (uuid,)
+        ).fetchone()
+        total = hardware.local_storage_bytes
+        return (
+            LocalStorage(
+                uuid=uuid,
+                path=path,
+                total_bytes=total,
+                used_bytes=min(int(used), total),
+                pool_type="Filesystem",
+                name=f"{hardware.name} local disk",
+            ),
         )
 
     def discover_cluster_hosts(self, connection: HostConnection) -> list[HostConnection]:
@@ -469,6 +502,12 @@ class SimulatorHypervisor(HypervisorDriver):
             raise VmNotFound(f"VM {name} is not on simulated host {host.guid}")
         address = urlsplit(host.connection.url).hostname or "127.0.0.1"
         return ConsoleAccess(address=address, port=int(row[0]), password=row[1])
+
+    def system_vm_access_uri(self, host: HostRef, name: str, control_ip: str) -> str:
+        """A simulated host runs no VM to reach over SSH: a router's configuration is
+        written to ``<state directory>/routers/<name>`` instead (``file://`` URI), where
+        tests and operators read it."""
+        return (self.state.path.parent.absolute() / "routers" / name).as_uri()
 
 
 def _insert_iso(conn: sqlite3.Connection, name: str, iso: IsoSpec) -> None:

@@ -6,8 +6,9 @@ exactly as with real storage) and a ``capacity`` query option giving the simulat
 ``nfs://10.1.1.2/export/primary?capacity=2TiB`` (default 1 TiB). Volumes and stored
 objects are rows; ``used`` is the sum of their sizes. Rules (``attach_pool``,
 ``pool_capacity``, ``create_volume``, ``delete_volume``, ``attach_store``,
-``register_template``, ``delete_object``) inject latency and faults: ``unreachable``
-raises :class:`StorageUnreachable`, ``fail`` :class:`StorageOperationFailed`.
+``register_template``, ``copy_within_store``, ``delete_object``) inject latency and
+faults: ``unreachable`` raises :class:`StorageUnreachable`, ``fail``
+:class:`StorageOperationFailed`.
 
 Secondary stores of the ``file://`` form are directories of the management server, as
 real as they come: :meth:`SimulatorStorage.download_template` really fetches the URL
@@ -20,8 +21,10 @@ Images of the simulator itself (its built-in template) have ``simulator://`` URL
 (``simulator://images/centos53-x86_64.vhd?size=2GiB``): the driver is their source, so
 nothing is fetched: a simulated store gets the entry, a ``file://`` store a small image
 file standing for a disk of the ``size`` option (the virtual size; default 2 GiB).
-:meth:`~SimulatorStorage.copy_to_store` (``createTemplate``) does the same for a
-simulated volume or snapshot, whose bytes the simulator never had.
+:meth:`~SimulatorStorage.copy_to_store` (``createTemplate``, and the backup of a
+snapshot to secondary storage) does the same for a simulated volume or snapshot, whose
+bytes the simulator never had; :meth:`~SimulatorStorage.copy_within_store` copies such
+a file (a snapshot's backup to a template) as it is.
 """
 
 from __future__ import annotations
@@ -331,6 +334,50 @@ class SimulatorStorage(PrimaryStorageDriver, SecondaryStorageDriver):
         if progress is not None:
             progress(size, size)
         return StoredObject(path, size, size)
+
+    def copy_within_store(
+        self,
+        store: StoreRef,
+        path: str,
+        target_path: str,
+        progress: Progress | None = None,
+    ) -> StoredObject:
+        """Copy the object ``path`` of the store to ``target_path``: the file of a
+        ``file://`` store (through a temporary file renamed into place, so a failed
+        copy leaves nothing), the entry of a simulated one; the copy keeps the
+        source's virtual size."""
+        self._apply("copy_within_store", store.url)
+        source = self.list_objects(store).get(path)
+        if source is None:
+            raise StorageOperationFailed(f"{path} is not on store {store.url}")
+        directory = _local_directory(store)
+        digests: dict[str, str] = {}
+        physical = source.physical_size_bytes
+        if directory is not None:
+            origin, target = _inside(directory, path), _inside(directory, target_path)
+            if not origin.is_file():
+                raise StorageOperationFailed(f"{path} is not on store {store.url}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".copy-")
+            try:
+                with os.fdopen(handle, "wb") as sink, origin.open("rb") as bits:
+                    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+                    for chunk in iter(lambda: bits.read(1024 * 1024), b""):
+                        sink.write(chunk)
+                        md5.update(chunk)
+                        sha256.update(chunk)
+                os.replace(temporary, target)
+            except OSError as exc:
+                raise StorageOperationFailed(f"copying {path} to {target} failed: {exc}") from exc
+            finally:
+                if os.path.exists(temporary):
+                    os.unlink(temporary)
+            physical = target.stat().st_size
+            digests = {"md5": md5.hexdigest(), "sha256": sha256.hexdigest()}
+        self._add(store.uuid, target_path, source.size_bytes, physical)
+        if progress is not None:
+            progress(physical, physical)
+        return StoredObject(target_path, source.size_bytes, physical, digests=digests)
 
     def copy_to_store(
         self,

@@ -299,6 +299,67 @@ def capacity_query(
     return stmt.order_by(rows.c.data_center_id, *keys[2:], rows.c.type)
 
 
+CLUSTER_LEVEL = (
+    CapacityType.MEMORY,
+    CapacityType.CPU,
+    CapacityType.STORAGE,
+    CapacityType.STORAGE_ALLOCATED,
+    CapacityType.LOCAL_STORAGE,
+)
+POD_LEVEL = (CapacityType.PRIVATE_IP,)
+ZONE_LEVEL = (
+    CapacityType.VIRTUAL_NETWORK_PUBLIC_IP,
+    CapacityType.SECONDARY_STORAGE,
+    CapacityType.VLAN,
+    CapacityType.DIRECT_ATTACHED_PUBLIC_IP,
+)
+"""The level at which 4.1's capacity checker (``AlertManagerImpl.checkForAlerts``)
+compares each type with its threshold: per cluster, per pod, per zone."""
+
+
+def capacity_by_level() -> Select[*tuple[Any, ...]]:
+    """Every registered capacity type summed at its :data:`CLUSTER_LEVEL`,
+    :data:`POD_LEVEL` or :data:`ZONE_LEVEL`, with the names of its zone, pod and
+    cluster: ONE statement for the whole cloud, whatever the number of hosts, pools,
+    clusters and zones (the capacity alerts of :mod:`cumulo.alerts.capacity_check`).
+
+    Rows: ``type, data_center_id, pod_id, cluster_id, used, total, zone_name,
+    pod_name, cluster_name`` (``pod_id``/``cluster_id`` NULL above their level).
+    """
+    sources = [build() for _, build in sorted(_SOURCES.items())]
+    rows = (union_all(*sources) if len(sources) > 1 else sources[0]).cte("capacity_rows")
+    used, total = func.sum(rows.c.used).label("used"), func.sum(rows.c.total).label("total")
+    per_cluster = (
+        select(rows.c.type, rows.c.data_center_id, rows.c.pod_id, rows.c.cluster_id, used, total)
+        .where(rows.c.type.in_([int(t) for t in CLUSTER_LEVEL]), rows.c.cluster_id.is_not(None))
+        .group_by(rows.c.type, rows.c.data_center_id, rows.c.pod_id, rows.c.cluster_id)
+    )
+    per_pod = (
+        select(rows.c.type, rows.c.data_center_id, rows.c.pod_id, null(), used, total)
+        .where(rows.c.type.in_([int(t) for t in POD_LEVEL]), rows.c.pod_id.is_not(None))
+        .group_by(rows.c.type, rows.c.data_center_id, rows.c.pod_id)
+    )
+    per_zone = (
+        select(rows.c.type, rows.c.data_center_id, null(), null(), used, total)
+        .where(rows.c.type.in_([int(t) for t in ZONE_LEVEL]))
+        .group_by(rows.c.type, rows.c.data_center_id)
+    )
+    # The union's columns are named after its first member's.
+    levels = union_all(per_cluster, per_pod, per_zone).subquery("levels")
+    zone, pod, cluster = aliased(Zone), aliased(Pod), aliased(Cluster)
+    return (
+        select(
+            *levels.c,
+            zone.name.label("zone_name"),
+            pod.name.label("pod_name"),
+            cluster.name.label("cluster_name"),
+        )
+        .join(zone, zone.id == levels.c.data_center_id)
+        .outerjoin(pod, pod.id == levels.c.pod_id)
+        .outerjoin(cluster, cluster.id == levels.c.cluster_id)
+    )
+
+
 def list_capacity(
     session: Session,
     *,

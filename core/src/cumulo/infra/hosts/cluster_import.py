@@ -6,7 +6,8 @@ XenServer pools work the same way in 4.1 (the pool master's URL on ``addCluster`
 hypervisor driver says which hosts a cluster has
 (:meth:`~cumulo.sdk.hypervisor.HypervisorDriver.discover_cluster_hosts`); each is then
 connected and checked exactly as ``addHost`` checks one (no VMs running, REQ-CL-04;
-the same hypervisor version, REQ-CL-01; at most the cluster's limit, REQ-CL-02) and
+the same hypervisor version, REQ-CL-01; at most the cluster's limit, REQ-CL-02; in the
+pod's subnet, REQ-POD-03) and
 stored in the caller's transaction, so a cluster whose hosts cannot all join is not
 added at all.
 
@@ -24,14 +25,22 @@ from sqlalchemy.orm import Session
 from cumulo import crypto
 from cumulo.infra.hosts import clusters
 from cumulo.infra.hosts.connection import driver_for
-from cumulo.infra.hosts.hosts import DEFAULT_HOST_LIMITS, check_room, connect_host, register_host
+from cumulo.infra.hosts.hosts import (
+    DEFAULT_HOST_LIMITS,
+    check_in_pod_subnet,
+    check_room,
+    connect_host,
+    register_host,
+)
 from cumulo.infra.hosts.models import Cluster, Host
+from cumulo.infra.models import Pod
 from cumulo.sdk.errors import InternalError, InvalidParameterValue, ResourceUnavailable
 from cumulo.sdk.hypervisor import (
     HostConnection,
     HostUnreachable,
     HypervisorError,
     InvalidHostCredentials,
+    OperationFailed,
 )
 
 
@@ -91,11 +100,17 @@ def import_cluster_hosts(
         ) from exc
     except HostUnreachable as exc:
         raise ResourceUnavailable(f"Unable to reach the cluster at {vcenter.url}: {exc}") from exc
+    except OperationFailed as exc:
+        # The contract: the URL names no cluster there (no such datacenter or cluster).
+        raise InvalidParameterValue(f"Invalid parameter url value={vcenter.url}: {exc}") from exc
     except HypervisorError as exc:
         raise InternalError(
             f"Unable to list the hosts of the cluster at {vcenter.url}: {exc}"
         ) from exc
     check_room(session, cluster, limits, adding=len(found))
+    pod = session.get_one(Pod, cluster.pod_id)
+    for connection in found:  # every member in the pod's subnet before any connects
+        check_in_pod_subnet(pod, connection.url)
     added = []
     for connection in found:
         located = HostConnection(

@@ -8,14 +8,18 @@ configuration); hosts of a cluster run the same hypervisor version (REQ-CL-01); 
 hosts arrive with their vCenter cluster, never one by one (REQ-CL-03,
 :mod:`.cluster_import`); a host already running VMs is refused (REQ-CL-04,
 REQ-HOST-05); with ``xen.setup.multipath`` XenServer hosts get iSCSI multipath
-(REQ-PS-09). CPU and memory
-are discovered by the driver (REQ-OM-06) and materialised as free capacity. The login
-is kept in ``host_details``, the password encrypted; nothing shows it.
+(REQ-PS-09); the host's address is in its pod's subnet (REQ-POD-03,
+:func:`check_in_pod_subnet`). CPU and memory are discovered by the driver (REQ-OM-06)
+and materialised as free capacity; the host's own storage becomes its local primary
+storage pools (REQ-PS-06, :mod:`cumulo.infra.storage.local`). The login is kept in
+``host_details``, the password encrypted; nothing shows it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -39,6 +43,7 @@ from cumulo.infra.hosts.models import (
     ResourceState,
 )
 from cumulo.infra.models import AllocationState, Pod, Zone
+from cumulo.infra.storage.local import remove_local_pools, sync_local_pools
 from cumulo.sdk.errors import InternalError, InvalidParameterValue, ResourceUnavailable
 from cumulo.sdk.hypervisor import (
     HostConnection,
@@ -82,6 +87,52 @@ def host_address(url: str) -> str:
     if not parts.hostname:
         raise InvalidParameterValue(f"Invalid parameter url value={url}: it names no host")
     return parts.hostname
+
+
+def _resolve(address: str) -> list[ipaddress.IPv4Address] | None:
+    """The IPv4 addresses ``address`` stands for: itself if it is one, else what the
+    name resolves to; ``None`` for a name that does not resolve."""
+    try:
+        return [ipaddress.IPv4Address(address)]
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(address, None, socket.AF_INET, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    return sorted({ipaddress.IPv4Address(entry[4][0]) for entry in found})
+
+
+def check_in_pod_subnet(pod: Pod, url: str) -> None:
+    """REQ-POD-03: hosts of a pod are in the same subnet, the pod's (its ``gateway`` and
+    ``netmask``, stored as its CIDR), as 4.1 checks a host's private address against
+    its pod's CIDR.
+
+    A host given by name is checked at the addresses the name resolves to here (one of
+    them must be in the subnet), as 4.1 resolves the names it is given. A name that
+    does not resolve from the management server is left to the hypervisor driver, which
+    reaches the host by its own means or refuses it (the simulator's ``http://sim/...``
+    hosts have no address at all).
+
+    :raises InvalidParameterValue: the address is outside the subnet (431 naming ``url``).
+    """
+    address = host_address(url)
+    if ":" in address:  # an IPv6 literal: pods (and 4.1's management network) are IPv4
+        raise InvalidParameterValue(
+            f"Invalid parameter url value={url}: pod {pod.name} is an IPv4 subnet; give"
+            " the host's IPv4 address (REQ-POD-03)"
+        )
+    resolved = _resolve(address)
+    if resolved is None:
+        return
+    subnet = ipaddress.IPv4Network((pod.cidr_address, pod.cidr_size), strict=False)
+    if not any(ip in subnet for ip in resolved):
+        shown = ", ".join(str(ip) for ip in resolved) or address
+        raise InvalidParameterValue(
+            f"Invalid parameter url value={url}: the host's address {shown} is outside the"
+            f" subnet {subnet} of pod {pod.name} (gateway {pod.gateway}); hosts of a pod"
+            " are in the pod's subnet (REQ-POD-03)"
+        )
 
 
 def _cluster_for(
@@ -275,7 +326,8 @@ def add_host(
     :param multipath: ``xen.setup.multipath``: a XenServer host gets iSCSI multipath
         turned on as it is added (REQ-PS-09).
     :raises InvalidParameterValue: any rule of the module docstring (431 naming the
-        parameter), the host refused the credentials or already runs VMs (REQ-CL-04).
+        parameter), the host refused the credentials or already runs VMs (REQ-CL-04),
+        its address is outside the pod's subnet (REQ-POD-03, naming ``url``).
     :raises ResourceUnavailable: the host did not answer (534).
     """
     clusters.check_pod_in_zone(pod, zone)
@@ -286,7 +338,7 @@ def add_host(
             " one; add their vCenter cluster with addCluster (REQ-CL-03)"
         )
     state = clusters.parse_choice(new.allocation_state, AllocationState, "allocationstate")
-    host_address(new.url)  # a URL that names no host is refused before any lookup
+    check_in_pod_subnet(pod, new.url)  # also refuses a URL that names no host
     target = _cluster_for(
         session,
         zone=zone,
@@ -338,10 +390,13 @@ def register_host(
     msid: int | None = None,
 ) -> Host:
     """Store a host the driver discovered (:func:`connect_host`) as ``Up`` in
-    ``cluster``, its login in ``host_details`` (password encrypted).
+    ``cluster``, its login in ``host_details`` (password encrypted), and its own storage
+    as its local primary storage pools (REQ-PS-06).
 
     :raises InvalidParameterValue: the host (its guid) is already added, or runs
-        another hypervisor version than the cluster's hosts (REQ-CL-01).
+        another hypervisor version than the cluster's hosts (REQ-CL-01), or its local
+        storage is already another pool (:func:`~cumulo.infra.storage.local
+        .sync_local_pools`).
     """
     url = connection.url
     if _live_host_with(session, Host.guid == info.guid):
@@ -384,6 +439,7 @@ def register_host(
         ]
     )
     set_host_tags(session, host, host_tags, replace=False)
+    sync_local_pools(session, host, info.local_storage)
     return host
 
 
@@ -490,13 +546,15 @@ def delete_host(
     database_key: str = "",
     algorithm: str = crypto.DEFAULT_ALGORITHM,
 ) -> None:
-    """Remove a host (soft delete; its login and tags go, its guid is freed).
+    """Remove a host (soft delete; its login and tags go, its guid is freed, its local
+    storage pools are removed with it).
 
     A hypervisor host must be in maintenance first (4.1 ``ResourceManagerImpl
     .doDeleteHost``) unless ``forced``. The driver is told to forget it; a driver that
     fails to is logged against nothing: the host is gone from the cloud either way.
 
-    :raises InvalidParameterValue: a routing host not in maintenance, without ``forced``.
+    :raises InvalidParameterValue: a routing host not in maintenance, without ``forced``;
+        a local pool of the host still holds volumes (431 naming ``id``).
     """
     if (
         host.type == HostType.ROUTING
@@ -507,6 +565,7 @@ def delete_host(
             f"Invalid parameter forced: host {host.name} is not in maintenance mode; put it"
             " into maintenance first or delete it with forced=true"
         )
+    remove_local_pools(session, host)
     if host.type == HostType.ROUTING and host.hypervisor_type:
         details = host_details(session, host)
         # An unreachable or uninstalled driver cannot hold on to the host anyway.

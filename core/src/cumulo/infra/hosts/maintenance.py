@@ -6,7 +6,8 @@ yet, so the step is a hook point for the compute package) and, once empty, to
 ``Maintenance``. ``cancelHostMaintenance`` returns it to ``Enabled``. 4.1 allows
 maintenance from ``Enabled``, ``Disabled`` and ``ErrorInMaintenance``
 (``ResourceState.canAttemptMaintenance``). ``reconnectHost`` connects to the host again
-through its driver, refreshes the discovered capacity and marks it ``Up``.
+through its driver, refreshes the discovered capacity and local storage and marks it
+``Up``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cumulo.db.base import utcnow
 from cumulo.infra.hosts.connection import driver_for, host_ref
 from cumulo.infra.hosts.hosts import host_details
 from cumulo.infra.hosts.models import Host, HostStatus, HostType, ResourceState
+from cumulo.infra.storage.local import sync_local_pools
 from cumulo.sdk.errors import InternalError, InvalidParameterValue, ResourceUnavailable
 from cumulo.sdk.hypervisor import HostUnreachable, HypervisorError
 
@@ -92,9 +94,12 @@ def reconnect(
 ) -> Host:
     """Connect to ``host`` again and refresh what its driver reports.
 
-    Free capacity moves by the change in total (reservations stay reserved).
+    Free capacity moves by the change in total (reservations stay reserved). The
+    host's local storage pools are created or refreshed from what the driver reports
+    (REQ-PS-06, :func:`~cumulo.infra.storage.local.sync_local_pools`).
 
-    :raises InvalidParameterValue: not a hypervisor host (431 naming ``id``).
+    :raises InvalidParameterValue: not a hypervisor host (431 naming ``id``), or its
+        local storage is already another pool (431 naming ``url``).
     :raises ResourceUnavailable: the host does not answer (534); its state is left to
         the heartbeat.
     """
@@ -116,4 +121,5 @@ def reconnect(
     host.last_ping = utcnow()
     host.disconnected = None
     session.flush()
+    sync_local_pools(session, host, info.local_storage)
     return host

@@ -47,10 +47,14 @@ class PoolScope(enum.StrEnum):
 
 
 class StoragePool(IdentityMixin, Base):
-    """A primary storage pool attached to one cluster (REQ-PS-01).
+    """A primary storage pool: shared by one cluster (REQ-PS-01), or local to one host.
 
     ``host_address``/``path``/``port`` are what the URL said (:mod:`.urls`);
     ``user_info`` holds RBD's ``user:secret`` encrypted (``ENC(...)``) and is never shown.
+    A host-local pool (scope ``HOST``, :mod:`.local`) is what a host reported when it
+    connected: ``host_id`` is that host (4.1 keeps the link in ``storage_pool_host_ref``),
+    ``host_address`` its management address, ``uuid`` the storage's own identity on the
+    host, and ``cluster_id`` the host's cluster.
     """
 
     __tablename__ = "storage_pool"
@@ -75,6 +79,8 @@ class StoragePool(IdentityMixin, Base):
     path: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(32), default=StoragePoolStatus.UP.value)
     scope: Mapped[str] = mapped_column(String(32), default=PoolScope.CLUSTER.value)
+    # The host of a host-local pool (None for shared pools); deleteHost finds them by it.
+    host_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("host.id"), index=True)
     update_time: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
     # 0 while the pool exists, its id once removed: soft-deleted rows leave the unique
     # key free for the same export to be added again (NULL would not compare equal on

@@ -32,6 +32,7 @@ from cumulo.infra.hosts.models import Cluster, Host, HostType
 from cumulo.infra.models import Pod, Zone
 from cumulo.infra.storage import drivers, urls
 from cumulo.infra.storage.models import (
+    PoolScope,
     StoragePool,
     StoragePoolDetail,
     StoragePoolStatus,
@@ -39,6 +40,7 @@ from cumulo.infra.storage.models import (
 )
 from cumulo.infra.storage.tags import check_zone_tags, normalise_tags
 from cumulo.sdk.errors import InvalidParameterValue, ResourceUnavailable
+from cumulo.sdk.hypervisor import HostConnection
 from cumulo.sdk.storage import PoolRef, StorageCapacity, StorageError
 
 DATA_LOSS_WARNING = (
@@ -169,7 +171,7 @@ def create_pool(
     )
     session.add(pool)
     session.flush()  # the uuid the driver is told about
-    reference = PoolRef(pool.uuid, url.strip(), dict(details))
+    reference = PoolRef(pool.uuid, url.strip(), dict(details), hosts=_pool_hosts(session, pool))
 
     def attach() -> StorageCapacity:
         driver.validate_url(reference.url, reference.details)
@@ -267,7 +269,7 @@ def delete_pool(session: Session, pool: StoragePool, *, forced: bool = False) ->
         )
     cluster = session.get(Cluster, pool.cluster_id) if pool.cluster_id is not None else None
     if cluster is not None:
-        _detach(pool, cluster.hypervisor_type, forced=forced)
+        _detach(pool, cluster.hypervisor_type, forced=forced, hosts=_pool_hosts(session, pool))
     session.execute(delete(StoragePoolTag).where(StoragePoolTag.pool_id == pool.id))
     session.execute(delete(StoragePoolDetail).where(StoragePoolDetail.pool_id == pool.id))
     pool.status = StoragePoolStatus.REMOVED.value
@@ -276,8 +278,18 @@ def delete_pool(session: Session, pool: StoragePool, *, forced: bool = False) ->
     session.flush()
 
 
-def _detach(pool: StoragePool, hypervisor_type: str, *, forced: bool) -> None:
-    reference = PoolRef(pool.uuid, pool_url(pool))
+def _pool_hosts(session: Session, pool: StoragePool) -> tuple[HostConnection, ...]:
+    """The hosts that reach ``pool``, for :attr:`PoolRef.hosts`."""
+    # Imported here: cumulo.volumes.pools imports this module.
+    from cumulo.volumes.pools import pool_hosts
+
+    return pool_hosts(session, [pool])[pool.id]
+
+
+def _detach(
+    pool: StoragePool, hypervisor_type: str, *, forced: bool, hosts: tuple[HostConnection, ...]
+) -> None:
+    reference = PoolRef(pool.uuid, pool_url(pool), hosts=hosts)
     try:
         driver = drivers.primary_driver(hypervisor_type)
         driver.detach_pool(reference)
@@ -305,12 +317,17 @@ def pool_url(pool: StoragePool) -> str:
 
 
 def live_pool_count(session: Session, cluster_id: int) -> int:
-    """Live shared pools of a cluster (REQ-PS-01: a cluster needs at least one)."""
+    """Live shared pools of a cluster (REQ-PS-01: a cluster needs at least one); its
+    hosts' local pools do not count."""
     return int(
         session.scalar(
             select(func.count())
             .select_from(StoragePool)
-            .where(StoragePool.cluster_id == cluster_id, StoragePool.removed.is_(None))
+            .where(
+                StoragePool.cluster_id == cluster_id,
+                StoragePool.scope == PoolScope.CLUSTER.value,
+                StoragePool.removed.is_(None),
+            )
         )
         or 0
     )

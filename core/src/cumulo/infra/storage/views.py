@@ -1,8 +1,10 @@
 """Response views: storage pools, secondary storage and Swift as 4.1 answers them.
 
 Field names and order are those of 4.1's ``StoragePoolResponse`` and ``SwiftResponse``
-(response-fields-4.1.tsv). Views are pure: they read loaded rows and never query.
-Secrets (RBD credentials, the Swift key) are never part of an answer.
+(response-fields-4.1.tsv), plus ``scope`` (``CLUSTER`` or ``HOST``) on pools, which
+CloudStack 4.2 added to tell host-local pools from shared ones; clients of 4.1 ignore
+it. Views are pure: they read loaded rows and never query. Secrets (RBD credentials,
+the Swift key) are never part of an answer.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ STORAGE_POOL_FIELDS = (
     "disksizeused",
     "tags",
     "state",
+    "scope",
 )
 # 4.1's SwiftResponse declares ``account`` twice (account and username); the user name
 # is shown as ``username`` here so that neither value hides the other.
@@ -67,6 +70,7 @@ def pool_fields(
         "disksizeused": pool.used_bytes,
         "tags": ",".join(tags) if tags else None,
         "state": pool.status,
+        "scope": pool.scope,
     }
 
 

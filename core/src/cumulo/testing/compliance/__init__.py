@@ -22,6 +22,7 @@ from cumulo.testing.compliance.allocators import (
     StoragePoolAllocatorComplianceKit,
 )
 from cumulo.testing.compliance.hypervisor import HypervisorComplianceKit
+from cumulo.testing.compliance.network import NetworkProviderComplianceKit
 from cumulo.testing.compliance.storage import (
     PrimaryStorageComplianceKit,
     SecondaryStorageComplianceKit,
@@ -32,6 +33,7 @@ __all__ = [
     "HostFilterComplianceKit",
     "HostWeigherComplianceKit",
     "HypervisorComplianceKit",
+    "NetworkProviderComplianceKit",
     "PrimaryStorageComplianceKit",
     "SecondaryStorageComplianceKit",
     "StoragePoolAllocatorComplianceKit",
