@@ -211,3 +211,23 @@ def test_error_xml() -> None:
 def test_a_handler_returning_something_else_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         render({"not": "a result"}, LIST_ZONES, "json")  # type: ignore[arg-type]
+
+
+def test_prepared_fields_render_as_they_are_in_json_and_xml() -> None:
+    """A view's :class:`~cumulo.db.listing.Prepared` fields (no None, dates formatted)
+    are not walked again, and render exactly as the same plain fields would."""
+    from cumulo.db.listing import Prepared
+    from cumulo_api.render import prepare
+
+    nic = Prepared(id="n1", isdefault=True)
+    fields = Prepared(id="v1", created="2013-04-10T16:52:06+0000", nic=[nic], tags=[])
+    assert prepare(fields) is fields
+    plain = {"id": "v1", "created": "2013-04-10T16:52:06+0000", "nic": [{"id": "n1",
+             "isdefault": True}], "tags": []}  # fmt: skip
+    items = [fields]
+    assert _json(ListResult("virtualmachine", items, 1)) == _json(
+        ListResult("virtualmachine", [plain], 1)
+    )
+    assert _xml(ListResult("virtualmachine", items, 1)) == _xml(
+        ListResult("virtualmachine", [plain], 1)
+    )

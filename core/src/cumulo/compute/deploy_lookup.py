@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, exists, func, select
+from sqlalchemy import Select, String, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cumulo.accounts.access import is_in_subtree
@@ -177,6 +177,9 @@ def statement(shape: Shape) -> Select[Any]:
                 and_(
                     _column(DiskOffering, shape.disk) == bindparam("disk"),
                     DiskOffering.removed.is_(None),
+                    # Always true: ties the join to the zone's row for SQLAlchemy's
+                    # cartesian-product check (which, on MySQL, reads ON clauses only).
+                    or_(DiskOffering.id == Zone.id, DiskOffering.id != Zone.id),
                 ),
             )
             .outerjoin(_DISK_DOMAIN, _DISK_DOMAIN.id == DiskOffering.domain_id)

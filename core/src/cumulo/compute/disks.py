@@ -233,9 +233,7 @@ def start_targets(
 
     :raises ResourceUnavailable: the host is gone (534).
     """
-    # Host.id repeats the WHERE: the volumes belong with the host row (a row per
-    # detail and volume), which SQLAlchemy's cartesian-product check wants to see.
-    volume = and_(Volume.instance_id == vm_id, Volume.removed.is_(None), Host.id == host_id)
+    volume = and_(Volume.instance_id == vm_id, Volume.removed.is_(None))
     rows = session.execute(
         select(Host, HostDetail.name, HostDetail.value, Volume, StoragePool)
         .select_from(Host)

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cumulo.compute.models import Nic, NicState, VirtualMachine
@@ -73,7 +74,7 @@ _FREE = (
 )
 _FIRST_FREE = _FREE.order_by(UserIpAddress.ip_num).limit(CANDIDATES)
 _REQUESTED = _FREE.where(UserIpAddress.ip_num == bindparam("ip_num"))
-_IP = UserIpAddress.__table__
+_IP = cast(Table, UserIpAddress.__table__)
 _TAKE = (
     update(_IP)
     .where(_IP.c.id == bindparam("ip"), _IP.c.state == IpState.FREE.value)

@@ -326,22 +326,26 @@ class Reservation:
 
     # -- reading back ---------------------------------------------------------------------
 
-    def attach(self, stmt: Select[Any], anchor: ColumnElement[Any]) -> Select[Any]:
+    def attach(self, stmt: Select[Any], anchor: ColumnElement[Any] | Any) -> Select[Any]:
         """``stmt`` (a statement returning one row, or none) with the count rows and
         limits outer-joined: one row per count row. Run it with :meth:`parameters`
         added, after :meth:`increment`, and give its rows to :meth:`check`. Built once
         per statement and shape (``stmt`` must be a statement kept for reuse).
 
         :param anchor: a never-NULL column of ``stmt``'s row (the join is unconditional;
-            naming it tells SQLAlchemy's cartesian-product check so).
+            a comparison with it tells SQLAlchemy's cartesian-product check so).
         """
         key = (id(stmt), self._kinds, bool(self._paths), self._settings)
         found = _ATTACHED.get(key)
         if found is None or found[0] is not stmt:
             counts = counts_subquery(self._kinds, bool(self._paths))
             columns = [column.label(f"{PREFIX}{column.name}") for column in counts.c]
+            # Always true (every row joins every count row): written as comparisons with
+            # the anchor so that SQLAlchemy's cartesian-product check, which on MySQL
+            # looks at ON clauses only, sees the two sides joined.
+            unconditional = or_(counts.c.owner_id == anchor, counts.c.owner_id != anchor)
             attached = stmt.add_columns(*columns, *_setting_columns(self._settings)).outerjoin(
-                counts, and_(anchor.is_not(None), counts.c.owner_id.is_not(None))
+                counts, unconditional
             )
             found = (stmt, attached)
             _ATTACHED[key] = found

@@ -37,9 +37,9 @@ SYSTEM_OFFERINGS_41 = (
 )
 
 _BASIC = ("Dhcp", "Dns", "UserData")
-_ROUTED = ("Dhcp", "Dns", "UserData", "Firewall", "Gateway", "Lb")
+_ROUTED: tuple[str, ...] = ("Dhcp", "Dns", "UserData", "Firewall", "Gateway", "Lb")
 _ROUTED += ("SourceNat", "StaticNat", "PortForwarding", "Vpn")
-_VPC = ("Dhcp", "Dns", "UserData", "NetworkACL", "Gateway", "Lb")
+_VPC: tuple[str, ...] = ("Dhcp", "Dns", "UserData", "NetworkACL", "Gateway", "Lb")
 _VPC += ("SourceNat", "StaticNat", "PortForwarding", "Vpn")
 
 # (unique name, display text, guest type, specify vlan, specify ip ranges, availability,
