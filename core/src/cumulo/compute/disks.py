@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from sqlalchemy import Table, and_, bindparam, case, insert, select, update
+from sqlalchemy import Table, and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cumulo.compute.hypervisors import HostTarget
@@ -233,7 +233,13 @@ def start_targets(
 
     :raises ResourceUnavailable: the host is gone (534).
     """
-    volume = and_(Volume.instance_id == vm_id, Volume.removed.is_(None))
+    volume = and_(
+        Volume.instance_id == vm_id,
+        Volume.removed.is_(None),
+        # Always true (a row per detail and volume): ties the volumes to the host's row
+        # for SQLAlchemy's cartesian-product check, which on MySQL reads ON clauses only.
+        or_(Volume.id == Host.id, Volume.id != Host.id),
+    )
     rows = session.execute(
         select(Host, HostDetail.name, HostDetail.value, Volume, StoragePool)
         .select_from(Host)
