@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from cumulo import events
 from cumulo.accounts.commands.params import ISRECURSIVE, LIST_DOMAIN, LISTALL, PAGING
 from cumulo.infra.models import Zone
 from cumulo.network.networks.lookup import find_network
 from cumulo.network.rules import applying, firewall, listing
-from cumulo.network.rules.lookup import find_public_ip, find_rule, rule_of_job
+from cumulo.network.rules.lookup import (
+    find_public_ip,
+    find_rule,
+    record_rule_event,
+    rule_of_job,
+)
 from cumulo.network.rules.models import Purpose, RuleType, TrafficType
 from cumulo.network.rules.views import FIREWALL_FIELDS, FIREWALL_OBJECT, firewall_fields
 from cumulo.sdk.api import (
@@ -76,15 +80,7 @@ def create_firewall_rule(call: Call) -> ObjectResult:
     applying.prepared(call)
     rule = rule_of_job(call.session, call.job_uuid)
     applying.settle_added(call.session, rule.network_id, _FIREWALL, [rule.id])
-    events.record(
-        call,
-        "FIREWALL.OPEN",
-        f"Created firewall rule {rule.uuid}",
-        resource_type="FirewallRule",
-        resource_uuid=rule.uuid,
-        account_id=rule.account_id,
-        domain_id=rule.domain_id,
-    )
+    record_rule_event(call, "FIREWALL.OPEN", f"Created firewall rule {rule.uuid}", rule)
     return _answer(call, rule.id)
 
 
@@ -94,15 +90,7 @@ def _delete(call: Call, traffic: TrafficType, event: str) -> SuccessResult:
         call.session, call.ctx, call.params["id"], (Purpose.FIREWALL,), traffic_type=traffic
     )
     applying.settle_revoked(call.session, found.network_id, _FIREWALL, [found.id])
-    events.record(
-        call,
-        event,
-        f"Deleted firewall rule {found.uuid}",
-        resource_type="FirewallRule",
-        resource_uuid=found.uuid,
-        account_id=found.account_id,
-        domain_id=found.domain_id,
-    )
+    record_rule_event(call, event, f"Deleted firewall rule {found.uuid}", found)
     return SuccessResult()
 
 
@@ -166,15 +154,7 @@ def create_egress_rule(call: Call) -> ObjectResult:
     applying.prepared(call)
     rule = rule_of_job(call.session, call.job_uuid)
     applying.settle_added(call.session, rule.network_id, _FIREWALL, [rule.id])
-    events.record(
-        call,
-        "FIREWALL.OPEN",
-        f"Created egress firewall rule {rule.uuid}",
-        resource_type="FirewallRule",
-        resource_uuid=rule.uuid,
-        account_id=rule.account_id,
-        domain_id=rule.domain_id,
-    )
+    record_rule_event(call, "FIREWALL.OPEN", f"Created egress firewall rule {rule.uuid}", rule)
     return _answer(call, rule.id)
 
 

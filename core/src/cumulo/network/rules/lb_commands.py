@@ -28,6 +28,7 @@ from cumulo.network.rules.lookup import (
     FoundRule,
     find_public_ip,
     find_rule,
+    record_rule_event,
     related_ids,
     rule_of_job,
 )
@@ -59,18 +60,6 @@ _LB = (Service.FIREWALL, Service.LB)
 _LB_REMOVAL = (Service.LB, Service.FIREWALL)
 _LB_ONLY = (Service.LB,)
 _LB_PURPOSE = (Purpose.LOAD_BALANCING,)
-
-
-def _record(call: Call, kind: str, text: str, rule: FoundRule) -> None:
-    events.record(
-        call,
-        kind,
-        text,
-        resource_type="FirewallRule",
-        resource_uuid=rule.uuid,
-        account_id=rule.account_id,
-        domain_id=rule.domain_id,
-    )
 
 
 def _lb(call: Call, param: str = "id") -> FoundRule:
@@ -109,15 +98,7 @@ def create_lb(call: Call) -> ObjectResult:
     rule = rule_of_job(call.session, call.job_uuid)
     ids = related_ids(call.session, rule.id)
     applying.settle_added(call.session, rule.network_id, _LB if len(ids) > 1 else _LB_ONLY, ids)
-    events.record(
-        call,
-        "LB.CREATE",
-        f"Created load balancer rule {rule.uuid}",
-        resource_type="FirewallRule",
-        resource_uuid=rule.uuid,
-        account_id=rule.account_id,
-        domain_id=rule.domain_id,
-    )
+    record_rule_event(call, "LB.CREATE", f"Created load balancer rule {rule.uuid}", rule)
     return ObjectResult(LB_OBJECT, lb_fields(listing.lb_row(call.session, rule.id)))
 
 
@@ -129,7 +110,7 @@ def delete_lb(call: Call) -> SuccessResult:
     ids = related_ids(call.session, found.id)
     services = _LB_REMOVAL if len(ids) > 1 else _LB_ONLY
     applying.settle_revoked(call.session, found.network_id, services, ids)
-    _record(call, "LB.DELETE", f"Deleted load balancer rule {found.uuid}", found)
+    record_rule_event(call, "LB.DELETE", f"Deleted load balancer rule {found.uuid}", found)
     return SuccessResult()
 
 
@@ -159,7 +140,7 @@ def update_lb(call: Call) -> ObjectResult:
                 s.execute(update(LbRule).where(LbRule.id == found.id).values(**before._asdict()))
 
             applying.apply_or_restore(session, found.network_id, Service.LB, restore)
-        _record(call, "LB.UPDATE", f"Updated load balancer rule {found.uuid}", found)
+        record_rule_event(call, "LB.UPDATE", f"Updated load balancer rule {found.uuid}", found)
     return ObjectResult(LB_OBJECT, lb_fields(listing.lb_row(session, found.id)))
 
 
@@ -203,7 +184,9 @@ def assign(call: Call) -> SuccessResult:
         )
 
     applying.settle_added(session, found.network_id, _LB_ONLY, [], undo=undo)
-    _record(call, "LB.ASSIGN.TO.RULE", f"Assigned {len(vm_ids)} VM(s) to {found.uuid}", found)
+    record_rule_event(
+        call, "LB.ASSIGN.TO.RULE", f"Assigned {len(vm_ids)} VM(s) to {found.uuid}", found
+    )
     return SuccessResult()
 
 
@@ -222,7 +205,9 @@ def remove(call: Call) -> SuccessResult:
     session.commit()
     applying.apply_services(session, found.network_id, _LB_ONLY)
     session.execute(delete(LbVmMap).where(where))
-    _record(call, "LB.REMOVE.FROM.RULE", f"Removed {len(vm_ids)} VM(s) from {found.uuid}", found)
+    record_rule_event(
+        call, "LB.REMOVE.FROM.RULE", f"Removed {len(vm_ids)} VM(s) from {found.uuid}", found
+    )
     return SuccessResult()
 
 
@@ -353,7 +338,9 @@ def delete_policy(call: Call) -> SuccessResult:
     session.commit()
     applying.apply_services(session, found.network_id, _LB_ONLY)
     session.execute(delete(LbStickinessPolicy).where(where))
-    _record(call, "LB.STICKINESSPOLICY.DELETE", f"Deleted stickiness policy {value}", found)
+    record_rule_event(
+        call, "LB.STICKINESSPOLICY.DELETE", f"Deleted stickiness policy {value}", found
+    )
     return SuccessResult()
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from cumulo import events
 from cumulo.accounts.access import check_owner_access
 from cumulo.accounts.lookup import invalid_id
 from cumulo.accounts.models import Account, Domain
@@ -24,7 +26,7 @@ from cumulo.jobs.models import AsyncJob
 from cumulo.network.networks.models import Network, NetworkServiceMap
 from cumulo.network.offerings.models import NetworkOffering
 from cumulo.network.rules.models import NetworkRule, Purpose, TrafficType
-from cumulo.sdk.api import CallContext
+from cumulo.sdk.api import Call, CallContext
 from cumulo.sdk.errors import InvalidParameterValue, PermissionDenied
 from cumulo.sdk.network import Service
 
@@ -397,3 +399,28 @@ def target_vm(
             f" the IP address {ip.address}"
         )
     return vm, nic
+
+
+class OwnedRule(Protocol):
+    """What an event about a rule names: any rule row or :class:`FoundRule`."""
+
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def domain_id(self) -> int: ...
+
+
+def record_rule_event(call: Call, kind: str, text: str, rule: OwnedRule) -> None:
+    """Record ``kind`` (``NET.RULEADD``, ``FIREWALL.OPEN`` ...) about ``rule`` for its
+    owner, as 4.1 does for every rule command."""
+    events.record(
+        call,
+        kind,
+        text,
+        resource_type="FirewallRule",
+        resource_uuid=rule.uuid,
+        account_id=rule.account_id,
+        domain_id=rule.domain_id,
+    )

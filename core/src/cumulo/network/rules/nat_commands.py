@@ -23,6 +23,7 @@ from cumulo.network.rules.lookup import (
     find_public_ip,
     find_rule,
     network_of,
+    record_rule_event,
     related_ids,
     rule_of_job,
     target_vm,
@@ -58,20 +59,6 @@ _PF = (Service.FIREWALL, Service.PORT_FORWARDING)
 _PF_REMOVAL = (Service.PORT_FORWARDING, Service.FIREWALL)
 
 
-def _record(
-    call: Call, kind: str, text: str, rule_uuid: str, account_id: int, domain_id: int
-) -> None:
-    events.record(
-        call,
-        kind,
-        text,
-        resource_type="FirewallRule",
-        resource_uuid=rule_uuid,
-        account_id=account_id,
-        domain_id=domain_id,
-    )
-
-
 # ---- port forwarding ----------------------------------------------------------------------
 
 
@@ -102,14 +89,7 @@ def create_pf(call: Call) -> ObjectResult:
     ids = related_ids(call.session, rule.id)
     services = _PF if len(ids) > 1 else (Service.PORT_FORWARDING,)
     applying.settle_added(call.session, rule.network_id, services, ids)
-    _record(
-        call,
-        "NET.RULEADD",
-        f"Created port forwarding rule {rule.uuid}",
-        rule.uuid,
-        rule.account_id,
-        rule.domain_id,
-    )
+    record_rule_event(call, "NET.RULEADD", f"Created port forwarding rule {rule.uuid}", rule)
     row = listing.port_forwarding_row(call.session, rule.id)
     return ObjectResult(PORT_FORWARDING_OBJECT, port_forwarding_fields(row))
 
@@ -121,14 +101,7 @@ def delete_pf(call: Call) -> SuccessResult:
     ids = related_ids(call.session, found.id)
     services = _PF_REMOVAL if len(ids) > 1 else (Service.PORT_FORWARDING,)
     applying.settle_revoked(call.session, found.network_id, services, ids)
-    _record(
-        call,
-        "NET.RULEDELETE",
-        f"Deleted port forwarding rule {found.uuid}",
-        found.uuid,
-        found.account_id,
-        found.domain_id,
-    )
+    record_rule_event(call, "NET.RULEDELETE", f"Deleted port forwarding rule {found.uuid}", found)
     return SuccessResult()
 
 
@@ -205,14 +178,7 @@ def update_pf(call: Call) -> ObjectResult:
         )
 
     applying.apply_or_restore(session, network.id, Service.PORT_FORWARDING, restore)
-    _record(
-        call,
-        "NET.RULEMODIFY",
-        f"Updated port forwarding rule {base.uuid}",
-        base.uuid,
-        base.account_id,
-        base.domain_id,
-    )
+    record_rule_event(call, "NET.RULEMODIFY", f"Updated port forwarding rule {base.uuid}", base)
     return ObjectResult(
         PORT_FORWARDING_OBJECT,
         port_forwarding_fields(listing.port_forwarding_row(session, base.id)),
@@ -322,14 +288,7 @@ def create_ipfwd(call: Call) -> ObjectResult:
     rule = rule_of_job(call.session, call.job_uuid)
     ids = related_ids(call.session, rule.id)
     applying.settle_added(call.session, rule.network_id, (Service.FIREWALL,), ids)
-    _record(
-        call,
-        "NET.RULEADD",
-        f"Created IP forwarding rule {rule.uuid}",
-        rule.uuid,
-        rule.account_id,
-        rule.domain_id,
-    )
+    record_rule_event(call, "NET.RULEADD", f"Created IP forwarding rule {rule.uuid}", rule)
     row = listing.ip_forwarding_row(call.session, rule.id)
     return ObjectResult(IP_FORWARDING_OBJECT, ip_forwarding_fields(row))
 
@@ -340,14 +299,7 @@ def delete_ipfwd(call: Call) -> SuccessResult:
     found = find_rule(call.session, call.ctx, call.params["id"], (Purpose.STATIC_NAT,))
     ids = related_ids(call.session, found.id)
     applying.settle_revoked(call.session, found.network_id, (Service.FIREWALL,), ids)
-    _record(
-        call,
-        "NET.RULEDELETE",
-        f"Deleted IP forwarding rule {found.uuid}",
-        found.uuid,
-        found.account_id,
-        found.domain_id,
-    )
+    record_rule_event(call, "NET.RULEDELETE", f"Deleted IP forwarding rule {found.uuid}", found)
     return SuccessResult()
 
 
